@@ -1,0 +1,1 @@
+"""Thin entry points (CLI, REST, MCP) over the service layer."""

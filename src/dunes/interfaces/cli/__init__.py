@@ -1,0 +1,51 @@
+"""The ``dunes`` command line: one Typer app, one sub-module per group of commands."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+import typer
+
+from dunes.errors import DunesError
+from dunes.interfaces.cli import quantum
+from dunes.interfaces.cli.common import err_console
+
+app = typer.Typer(
+    name="dunes",
+    help="Quantum simulation and LLM agents across GPUs: CLI, REST and MCP.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(quantum.simulate)
+app.command()(quantum.gpus)
+
+
+def main() -> None:
+    """Entry point: run the app, turning every DunesError into one line on stderr."""
+    logging.basicConfig(level=os.environ.get("DUNES_LOG_LEVEL", "WARNING").upper())
+    try:
+        code = app(standalone_mode=False)
+    except DunesError as exc:
+        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # last resort: one line, details in the log
+        logging.getLogger("dunes").debug("unexpected error", exc_info=True)
+        err_console.print(
+            f"internal error: {type(exc).__name__}: {exc} (set DUNES_LOG_LEVEL=DEBUG for details)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(70)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,33 @@
+"""What every CLI command shares: the console, JSON output, settings."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(value: Any) -> None:
+    """Print one JSON document on stdout (pydantic models use their JSON encoding)."""
+    if isinstance(value, BaseModel):
+        text = value.model_dump_json()
+    else:
+        text = json.dumps(value, default=_default)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, complex):
+        return [value.real, value.imag]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

@@ -1,0 +1,180 @@
+"""``dunes simulate`` and ``dunes gpus``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from dunes.config import get_settings
+from dunes.devices import discover
+from dunes.interfaces.cli.common import console, print_json
+from dunes.quantum import SimulationOptions
+from dunes.quantum.backend import aer_info
+from dunes.quantum.memory import format_bytes
+from dunes.quantum.result import SimulationResult
+from dunes.services.simulation import load_circuit_text, simulate_circuit
+from dunes.validation import parse_model
+
+
+def simulate(
+    circuit: Annotated[
+        str, typer.Argument(help="Circuit text (seed, OpenQASM 2/3, JSON) or a file.")
+    ],
+    shots: Annotated[int, typer.Option(help="Samples to draw; 0 returns the state only.")] = 0,
+    method: Annotated[
+        str, typer.Option(help="auto|statevector|density_matrix|stabilizer|matrix_product_state")
+    ] = "auto",
+    device: Annotated[str, typer.Option(help="auto|cpu|gpu")] = "auto",
+    qubits: Annotated[
+        int | None, typer.Option(help="Number of qubits (default: inferred).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for reproducible sampling.")] = None,
+    statevector: Annotated[
+        bool | None,
+        typer.Option(
+            "--statevector/--no-statevector", help="Return the state (default: when shots is 0)."
+        ),
+    ] = None,
+    observable: Annotated[
+        list[str] | None,
+        typer.Option("--observable", "-o", help="Pauli string, e.g. ZZII or 'Z0 Z3'; repeatable."),
+    ] = None,
+    precision: Annotated[str, typer.Option(help="double|single")] = "double",
+    plot: Annotated[Path | None, typer.Option(help="Write a histogram PNG here.")] = None,
+    draw: Annotated[
+        str | None,
+        typer.Option(help="Write the circuit drawing to this PNG, or 'text' to print it."),
+    ] = None,
+    record: Annotated[
+        bool, typer.Option("--record/--no-record", help="Record the run in the BELUGA graph.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Simulate a circuit with Qiskit Aer on the best device."""
+    settings = get_settings()
+    options = parse_model(
+        SimulationOptions,
+        {
+            "shots": shots,
+            "method": method,
+            "device": device,
+            "seed": seed,
+            "statevector": statevector,
+            "observables": tuple(observable or ()),
+            "precision": precision,
+        },
+    )
+    spec, result = simulate_circuit(
+        settings=settings,
+        circuit=load_circuit_text(circuit),
+        options=options,
+        num_qubits=qubits,
+        record=record,
+    )
+    if plot is not None:
+        from dunes.quantum.plots import histogram_png
+
+        histogram_png(result, plot)
+    if draw == "text":
+        from dunes.quantum.plots import circuit_text
+
+        if not as_json:
+            console.print(circuit_text(spec), highlight=False, soft_wrap=True)
+    elif draw:
+        from dunes.quantum.plots import circuit_png
+
+        circuit_png(spec, Path(draw))
+    if as_json:
+        print_json(result)
+        return
+    render_result(result)
+
+
+def render_result(result: SimulationResult, *, max_rows: int = 16) -> None:
+    """Show a result for people: where it ran, the top outcomes, counts."""
+    console.print(
+        f"[bold]{result.num_qubits} qubits[/] on [cyan]{result.device}[/] "
+        f"({result.aer_device}, {result.method}, {result.backend}) in {result.timings.get('aer_s', 0):.3f} s"
+    )
+    console.print(f"circuit: {result.circuit}", highlight=False)
+    if result.statevector is not None:
+        table = Table("basis state", "amplitude", "probability", title="statevector (non-zero)")
+        nonzero = [
+            (i, re, im)
+            for i, (re, im) in enumerate(result.statevector)
+            if re * re + im * im > 1e-12
+        ]
+        for i, re, im in nonzero[:max_rows]:
+            table.add_row(
+                f"|{i:0{result.num_qubits}b}>", f"{re:+.4f}{im:+.4f}j", f"{re * re + im * im:.4f}"
+            )
+        if len(nonzero) > max_rows:
+            table.add_row("…", f"{len(nonzero) - max_rows} more", "")
+        console.print(table)
+    elif result.top_amplitudes:
+        table = Table("basis state", "amplitude", "probability", title="top amplitudes")
+        for amp in result.top_amplitudes[:max_rows]:
+            re, im = amp.amplitude
+            table.add_row(f"|{amp.bitstring}>", f"{re:+.4f}{im:+.4f}j", f"{amp.probability:.4f}")
+        console.print(table)
+        if result.artifact:
+            console.print(
+                f"full state: {result.artifact.path} (sha256 {result.artifact.sha256[:12]}…)"
+            )
+    if result.counts:
+        table = Table("outcome", "count", title=f"counts ({result.shots} shots)")
+        for key, value in sorted(result.counts.items(), key=lambda kv: -kv[1])[:max_rows]:
+            table.add_row(key, str(value))
+        console.print(table)
+    if result.expectation_values:
+        for name, value in result.expectation_values.items():
+            console.print(f"<{name}> = {value:+.6f}")
+
+
+def gpus(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show the devices dunes can use and which Aer build is active."""
+    inventory = discover()
+    aer = aer_info()
+    payload = {
+        "source": inventory.source,
+        "cuda_visible_devices": inventory.cuda_visible_devices,
+        "devices": [d.model_dump() for d in inventory.devices],
+        "aer": {
+            "distribution": aer.distribution,
+            "version": aer.version,
+            "devices": list(aer.devices),
+            "gpu_build": aer.gpu_build,
+            "gpu_usable": aer.gpu_usable and bool(inventory.gpus),
+        },
+    }
+    if as_json:
+        print_json(payload)
+        return
+    table = Table(
+        "id",
+        "name",
+        "memory free / total",
+        "utilisation",
+        title=f"devices (found by {inventory.source})",
+    )
+    for d in inventory.devices:
+        util = "" if d.utilization is None else f"{d.utilization:.0%}"
+        table.add_row(
+            d.id, d.name, f"{format_bytes(d.memory_free)} / {format_bytes(d.memory_total)}", util
+        )
+    console.print(table)
+    visible = inventory.cuda_visible_devices
+    console.print(
+        f"CUDA_VISIBLE_DEVICES: {visible if visible is not None else '(unset: all GPUs)'}"
+    )
+    sees = "sees the GPUs" if aer.gpu_usable and inventory.gpus else "runs on the CPU only"
+    console.print(
+        f"Aer: {aer.distribution} {aer.version}, devices {', '.join(aer.devices)}: {sees}"
+    )
+    if not aer.gpu_build and inventory.gpus:
+        console.print("hint: pip uninstall -y qiskit-aer && pip install qiskit-aer-gpu  (CUDA 12)")

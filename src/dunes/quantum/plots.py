@@ -1,0 +1,60 @@
+"""Pictures of results and circuits: a histogram PNG and a circuit drawing (PNG or text)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dunes.quantum.circuit import CircuitSpec
+from dunes.quantum.result import SimulationResult
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def histogram_png(result: SimulationResult, path: Path, *, max_bars: int = 32) -> Path:
+    """Bar chart of counts (when sampled) or probabilities, the most likely first."""
+    if result.counts:
+        total = sum(result.counts.values())
+        values = {k: v / total for k, v in result.counts.items()}
+        title = f"{total} shots"
+    elif result.probabilities:
+        values = dict(result.probabilities)
+        title = "probabilities"
+    else:
+        raise ValueError("result has neither counts nor probabilities to plot")
+    top = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:max_bars]
+    top.sort(key=lambda kv: kv[0])
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.45 * len(top) + 2), 3.6), dpi=110)
+    bars = ax.bar([k for k, _ in top], [v for _, v in top], color="#3b6ea8")
+    ax.bar_label(bars, fmt="%.3f", fontsize=7)
+    ax.set_ylabel("probability")
+    ax.set_title(f"{result.num_qubits}-qubit circuit, {title} ({result.method}, {result.device})")
+    ax.tick_params(axis="x", labelrotation=90 if len(top) > 8 else 0, labelsize=8)
+    ax.set_ylim(0, min(1.0, max(v for _, v in top) * 1.2))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    return path
+
+
+def circuit_text(spec: CircuitSpec) -> str:
+    """The circuit drawn as text (Qiskit's text drawer)."""
+    return str(spec.to_qiskit().draw(output="text", fold=100))
+
+
+def circuit_png(spec: CircuitSpec, path: Path) -> Path:
+    """The circuit drawn with Qiskit's matplotlib drawer."""
+    _pyplot()
+    figure = spec.to_qiskit().draw(output="mpl", fold=40)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png", dpi=110)
+    _pyplot().close(figure)
+    return path

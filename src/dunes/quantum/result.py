@@ -1,0 +1,148 @@
+"""``SimulationResult``: the one JSON encoding of a simulation (complex numbers as [re, im])."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from dunes.errors import ArtifactError
+
+
+class Amplitude(BaseModel):
+    """One basis state's amplitude; ``bitstring`` puts qubit 0 rightmost, as Qiskit does."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    bitstring: str
+    amplitude: tuple[float, float]
+    probability: float
+
+
+class Artifact(BaseModel):
+    """A payload too large for JSON, stored as a file and checked by its sha256."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str = "statevector"
+    path: str
+    sha256: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+class SimulationResult(BaseModel):
+    """What a simulation produced, and how it ran."""
+
+    model_config = ConfigDict(frozen=True)
+
+    num_qubits: int
+    circuit: str = Field(description="The circuit in seed notation.")
+    circuit_sha256: str
+    device: str = Field(description="'cpu' or 'cuda:N' (the first device used).")
+    devices: tuple[str, ...]
+    aer_device: str
+    backend: str = Field(description="Aer distribution and version.")
+    method: str
+    precision: str
+    fusion: bool
+    shots: int
+    seed: int | None
+    statevector: list[tuple[float, float]] | None = None
+    statevector_truncated: bool = False
+    top_amplitudes: list[Amplitude] | None = None
+    probabilities: dict[str, float] | None = None
+    counts: dict[str, int] | None = None
+    expectation_values: dict[str, float] | None = None
+    artifact: Artifact | None = None
+    reasons: tuple[str, ...] = ()
+    timings: dict[str, float] = Field(default_factory=dict)
+
+    _state: np.ndarray | None = PrivateAttr(default=None)
+
+    @property
+    def state(self) -> np.ndarray | None:
+        """The full statevector as a numpy array when it was computed in this process."""
+        if self._state is not None:
+            return self._state
+        if self.statevector is not None and not self.statevector_truncated:
+            pairs = np.asarray(self.statevector, dtype=float)
+            return pairs[:, 0] + 1j * pairs[:, 1]
+        if self.artifact is not None:
+            return load_array(self.artifact)
+        return None
+
+    def entropy_bits(self) -> float | None:
+        """Shannon entropy of the outcome distribution (counts if sampled, else probabilities)."""
+        if self.counts:
+            total = sum(self.counts.values())
+            weights = [c / total for c in self.counts.values()]
+        elif self.probabilities:
+            weights = list(self.probabilities.values())
+        else:
+            return None
+        return -sum(p * math.log2(p) for p in weights if p > 0)
+
+
+def complex_pairs(values: np.ndarray) -> list[tuple[float, float]]:
+    return [(float(v.real), float(v.imag)) for v in values]
+
+
+def top_amplitudes(state: np.ndarray, num_qubits: int, k: int) -> list[Amplitude]:
+    """The ``k`` largest-magnitude amplitudes, largest first (ties by index)."""
+    probabilities = np.abs(state) ** 2
+    k = min(k, state.size)
+    if k < state.size:
+        candidates = np.argpartition(-probabilities, k - 1)[:k]
+    else:
+        candidates = np.arange(state.size)
+    order = sorted(candidates.tolist(), key=lambda i: (-probabilities[i], i))
+    return [
+        Amplitude(
+            index=int(i),
+            bitstring=format(int(i), f"0{num_qubits}b"),
+            amplitude=(float(state[i].real), float(state[i].imag)),
+            probability=float(probabilities[i]),
+        )
+        for i in order
+    ]
+
+
+def write_array(array: np.ndarray, directory: Path, *, kind: str = "statevector") -> Artifact:
+    """Write ``array`` as ``<sha256>.npy`` under ``directory`` (content addressed)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    data = np.ascontiguousarray(array)
+    digest = hashlib.sha256(data.tobytes()).hexdigest()
+    path = directory / f"{digest}.npy"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, data, allow_pickle=False)
+        tmp.replace(path)
+    return Artifact(
+        kind=kind, path=str(path), sha256=digest, shape=data.shape, dtype=str(data.dtype)
+    )
+
+
+def load_array(artifact: Artifact) -> np.ndarray:
+    """Read an artifact back, checking that its content still has the recorded sha256.
+
+    Raises:
+        ArtifactError: the file is missing, unreadable or its content changed.
+    """
+    path = Path(artifact.path)
+    if not path.is_file():
+        raise ArtifactError(f"artifact missing: {path} ({artifact.kind}, sha256 {artifact.sha256})")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"artifact unreadable: {path}: {exc}") from exc
+    digest = hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
+    if digest != artifact.sha256:
+        raise ArtifactError(
+            f"artifact corrupt: {path} has sha256 {digest}, expected {artifact.sha256}"
+        )
+    return data
