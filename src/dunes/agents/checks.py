@@ -1,0 +1,209 @@
+"""The validation and synthesis roles' rules: checks before and after a run, and the report."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from dunes.agents.schemas import Check, Outcome
+from dunes.config import QuantumSettings
+from dunes.devices import Device
+from dunes.errors import DunesError, InsufficientMemoryError
+from dunes.quantum import families
+from dunes.quantum.circuit import CircuitSpec
+from dunes.quantum.memory import check_fits, format_bytes, state_bytes
+from dunes.quantum.result import SimulationResult
+
+#: Deeper circuits are refused before running: they are almost surely a generation mistake.
+MAX_DEPTH = 100_000
+#: A state's norm may drift this far from 1 (double precision; single gets 1e-4).
+NORM_TOLERANCE = {"double": 1e-9, "single": 1e-4}
+#: Fidelity against the ideal state must reach this (statevector), or this from samples.
+STATE_FIDELITY_MIN = 0.999
+SAMPLED_FIDELITY_MIN = 0.95
+#: Fewer samples than this say too little to judge a distribution.
+MIN_SHOTS_TO_JUDGE = 500
+
+
+def circuit_checks(spec: CircuitSpec, *, device: Device, limits: QuantumSettings) -> list[Check]:
+    """Qubits against the limit, depth, and memory against ``device``."""
+    checks = [
+        Check(
+            name="qubits",
+            ok=spec.num_qubits <= limits.max_qubits,
+            detail=f"{spec.num_qubits} qubits (limit {limits.max_qubits})",
+            value=spec.num_qubits,
+        ),
+        Check(
+            name="depth",
+            ok=spec.depth <= MAX_DEPTH,
+            detail=f"depth {spec.depth}, {spec.gate_count} gates (limit depth {MAX_DEPTH})",
+            value=spec.depth,
+        ),
+    ]
+    fraction = limits.cpu_memory_fraction if device.kind == "cpu" else limits.gpu_memory_fraction
+    try:
+        needed = check_fits(spec.num_qubits, device, fraction=fraction)
+        checks.append(
+            Check(
+                name="memory",
+                ok=True,
+                detail=f"state needs {format_bytes(needed)}; {device.id} has "
+                f"{format_bytes(device.memory_free * fraction)} usable",
+                value=needed,
+            )
+        )
+    except InsufficientMemoryError as exc:
+        checks.append(
+            Check(
+                name="memory",
+                ok=False,
+                detail=str(exc),
+                value=state_bytes(spec.num_qubits),
+            )
+        )
+    if spec.has_midcircuit_measurement:
+        checks.append(
+            Check(
+                name="measurements",
+                ok=None,
+                detail="mid-circuit measurement or reset: no single final state to compare",
+            )
+        )
+    return checks
+
+
+def _distribution(result: SimulationResult) -> dict[str, float] | None:
+    if result.counts:
+        total = sum(result.counts.values())
+        return {k: v / total for k, v in result.counts.items()}
+    if result.probabilities:
+        return dict(result.probabilities)
+    return None
+
+
+def result_checks(
+    spec: CircuitSpec,
+    result: SimulationResult,
+    *,
+    family: str | None,
+    params: Mapping[str, Any] | None,
+) -> list[Check]:
+    """Norm of the state (or of the distribution), and fidelity to the family's ideal state."""
+    checks: list[Check] = []
+    state = result.state
+    tolerance = NORM_TOLERANCE.get(result.precision, 1e-4)
+    if state is not None:
+        norm = float(np.linalg.norm(state))
+        checks.append(
+            Check(
+                name="norm",
+                ok=abs(norm - 1) <= tolerance,
+                detail=f"|ψ| = {norm:.12f} (tolerance {tolerance:g})",
+                value=norm,
+            )
+        )
+    else:
+        dist = _distribution(result)
+        if dist is not None:
+            total = sum(dist.values())
+            checks.append(
+                Check(
+                    name="norm",
+                    ok=abs(total - 1) <= max(tolerance, 1e-6),
+                    detail=f"outcome probabilities sum to {total:.9f}",
+                    value=total,
+                )
+            )
+        else:
+            checks.append(Check(name="norm", ok=None, detail="no state or outcomes returned"))
+    checks.append(_fidelity_check(spec, result, state, family=family, params=params))
+    return checks
+
+
+def _fidelity_check(
+    spec: CircuitSpec,
+    result: SimulationResult,
+    state: np.ndarray | None,
+    *,
+    family: str | None,
+    params: Mapping[str, Any] | None,
+) -> Check:
+    if family is None:
+        return Check(name="fidelity", ok=None, detail="no circuit family, so no ideal state")
+    merged = {"num_qubits": spec.num_qubits, **dict(params or {})}
+    try:
+        ideal = families.ideal_state(family, merged)
+    except DunesError as exc:
+        return Check(name="fidelity", ok=None, detail=f"no ideal state: {exc}")
+    if ideal is None:
+        return Check(name="fidelity", ok=None, detail=f"{family} has no closed-form ideal state")
+    if ideal.size != 2**spec.num_qubits:
+        return Check(
+            name="fidelity",
+            ok=None,
+            detail=f"ideal state has {ideal.size} amplitudes, circuit has {spec.num_qubits} qubits",
+        )
+    if spec.has_midcircuit_measurement:
+        return Check(name="fidelity", ok=None, detail="mid-circuit measurement: not comparable")
+    if state is not None:
+        value = families.fidelity(state, ideal)
+        return Check(
+            name="fidelity",
+            ok=value >= STATE_FIDELITY_MIN,
+            detail=f"|<ideal|ψ>|² = {value:.9f} against the ideal {family} state "
+            f"(minimum {STATE_FIDELITY_MIN})",
+            value=value,
+        )
+    dist = _distribution(result)
+    if dist is None:
+        return Check(name="fidelity", ok=None, detail="no state or outcomes to compare")
+    ideal_p = np.abs(ideal) ** 2
+    n = spec.num_qubits
+    overlap = sum(math.sqrt(p * ideal_p[int(bits.replace(" ", ""), 2)]) for bits, p in dist.items())
+    value = float(overlap**2)
+    judged = result.shots >= MIN_SHOTS_TO_JUDGE or result.counts is None
+    return Check(
+        name="fidelity",
+        ok=(value >= SAMPLED_FIDELITY_MIN) if judged else None,
+        detail=f"classical fidelity of the {n}-qubit outcome distribution to the ideal "
+        f"{family} one: {value:.6f}"
+        + ("" if judged else f" (only {result.shots} shots, not judged)"),
+        value=value,
+    )
+
+
+def verdict_of(checks: list[Check]) -> tuple[bool, str]:
+    """(passed, one line) for a list of checks."""
+    failed = [c for c in checks if c.ok is False]
+    if failed:
+        return False, "failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed)
+    unknown = [c.name for c in checks if c.ok is None]
+    done = [c.name for c in checks if c.ok]
+    line = "passed: " + ", ".join(done) if done else "nothing could be checked"
+    if unknown:
+        line += f" (not checked: {', '.join(unknown)})"
+    return True, line
+
+
+def top_outcomes(result: SimulationResult, k: int = 5) -> list[Outcome]:
+    """The ``k`` likeliest outcomes, likeliest first."""
+    dist = _distribution(result)
+    if dist is None and result.top_amplitudes:
+        dist = {a.bitstring: a.probability for a in result.top_amplitudes}
+    if dist is None:
+        state = result.state
+        if state is None:
+            return []
+        probs = np.abs(state) ** 2
+        order = np.argsort(-probs, kind="stable")[:k]
+        return [
+            Outcome(bitstring=format(int(i), f"0{result.num_qubits}b"), probability=float(probs[i]))
+            for i in order
+            if probs[i] > 1e-12
+        ]
+    ranked = sorted(dist.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    return [Outcome(bitstring=b, probability=float(p)) for b, p in ranked if p > 1e-12]
