@@ -1,0 +1,252 @@
+"""``dunes maml validate|fmt|run|keygen|sign|verify|encrypt|decrypt``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dunes.config import get_settings
+from dunes.errors import MamlError, MamlSyntaxError, MamlValidationError
+from dunes.interfaces.cli.common import console, err_console, print_json
+
+app = typer.Typer(
+    help="MAML documents: validate, format, sign, encrypt and run.", no_args_is_help=True
+)
+
+FileArg = Annotated[Path, typer.Argument(help="A .maml.md file.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MamlError(f"cannot read {path}: {exc.strerror}", field="file") from exc
+    except UnicodeDecodeError as exc:
+        raise MamlSyntaxError(f"{path} is not UTF-8 text (byte {exc.start})", field="file") from exc
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise MamlError(f"cannot read {what} {path}: {exc.strerror}", field="key") from exc
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise MamlError(f"cannot write {path}: {exc.strerror}", field="out") from exc
+
+
+@app.command()
+def validate(file: FileArg, as_json: AsJson = False) -> None:
+    """Parse and check a document; exit 1 when it has errors."""
+    from dunes.maml import validate_document
+
+    report = validate_document(_read(file))
+    if as_json:
+        print_json(report)
+    else:
+        for finding in [*report.errors, *report.warnings]:
+            console.print(
+                f"{file}:{finding.line or 1}: {finding.severity}: {finding.message}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        state = "valid" if report.valid else "invalid"
+        console.print(
+            f"{file}: {state}, {len(report.blocks)} block(s), {'signed' if report.signed else 'unsigned'}",
+            highlight=False,
+        )
+    if not report.valid:
+        raise typer.Exit(1)
+
+
+@app.command()
+def fmt(
+    file: FileArg,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only report; exit 1 if it would change.")
+    ] = False,
+    stdout: Annotated[
+        bool, typer.Option("--stdout", help="Print instead of rewriting the file.")
+    ] = False,
+) -> None:
+    """Rewrite fences CommonMark would misread (outer fences made longer, wrapper fences removed)."""
+    from dunes.maml import format_document
+
+    text = _read(file)
+    formatted, changes = format_document(text)
+    for change in changes:
+        err_console.print(f"{file}: {change}", highlight=False, soft_wrap=True)
+    if stdout:
+        typer.echo(formatted, nl=False)
+    elif check:
+        if changes:
+            raise typer.Exit(1)
+    elif formatted != text:
+        _write(file, formatted)
+
+
+def _params(values: list[str] | None) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise MamlValidationError(f"--param takes key=value, got {item!r}", field="params")
+        params[key.strip()] = value
+    return params
+
+
+@app.command()
+def run(
+    file: FileArg,
+    block: Annotated[str | None, typer.Option(help="Run only this block.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and list blocks; run nothing.")
+    ] = False,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="key=value; repeatable.")
+    ] = None,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Run this local file even if unsigned.")
+    ] = False,
+    frozen: Annotated[
+        bool, typer.Option("--frozen", help="Fail when outputs differ from the History.")
+    ] = False,
+    key: Annotated[
+        list[Path] | None, typer.Option("--key", help="Public key to verify with; repeatable.")
+    ] = None,
+    decrypt_key: Annotated[
+        Path | None, typer.Option(help="AES key for encrypted documents.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Run a document's blocks in order under its permissions and the local policy."""
+    from dunes.maml import load_symmetric_key, run_document
+
+    settings = get_settings()
+    result = run_document(
+        settings=settings,
+        text=_read(file),
+        source_path=file,
+        block=block,
+        params=_params(param),
+        dry_run=dry_run,
+        trust=trust,
+        frozen=frozen,
+        keys=key or [],
+        decrypt_key=load_symmetric_key(_read_bytes(decrypt_key, "key")) if decrypt_key else None,
+        progress=None
+        if as_json
+        else lambda _f, msg: err_console.print(f"running {msg}", highlight=False),
+    )
+    if as_json:
+        print_json(result)
+    else:
+        for warning in result.warnings:
+            err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
+        for b in result.blocks:
+            console.print(
+                f"[{b.status}] {b.name} ({b.language}, line {b.line})"
+                + (f": {b.reason}" if b.reason else ""),
+                highlight=False,
+                markup=False,
+            )
+            if b.stdout and b.status != "skipped":
+                console.print(b.stdout.rstrip()[-2000:], highlight=False, markup=False)
+            if b.stderr and b.status in {"failed", "timeout"}:
+                err_console.print(b.stderr.rstrip()[-2000:], highlight=False, markup=False)
+        for line in result.drift:
+            err_console.print(f"drift: {line}", highlight=False, soft_wrap=True)
+        console.print(
+            f"run {result.run_id}: {result.status}"
+            + (", history written" if result.history_written else ""),
+            highlight=False,
+        )
+    if result.status not in {"ok", "dry_run"}:
+        raise typer.Exit(1)
+
+
+@app.command()
+def keygen(
+    out: Annotated[
+        Path, typer.Option("--out", help="Private key path; the public key goes to OUT.pub.")
+    ],
+    symmetric: Annotated[
+        bool, typer.Option("--symmetric", help="Write an AES-256 key for encrypt/decrypt instead.")
+    ] = False,
+) -> None:
+    """Create an ML-DSA-65 key pair (or an AES-256 key with --symmetric)."""
+    from dunes.maml import generate_keypair, generate_symmetric_key
+
+    if symmetric:
+        console.print(f"wrote {generate_symmetric_key(out)}", highlight=False)
+        return
+    private, public = generate_keypair(out)
+    console.print(f"wrote {private} (private, keep it secret) and {public}", highlight=False)
+
+
+@app.command()
+def sign(
+    file: FileArg,
+    key: Annotated[Path, typer.Option("--key", help="ML-DSA-65 private key (from keygen).")],
+    out: Annotated[Path | None, typer.Option(help="Write here instead of in place.")] = None,
+) -> None:
+    """Embed an ML-DSA-65 signature in the document's front matter."""
+    from dunes.maml import load_document, load_private_key, sign_document
+
+    text = _read(file)
+    load_document(text)
+    _write(out or file, sign_document(text, load_private_key(_read_bytes(key, "key"))))
+    console.print(f"signed {out or file}", highlight=False)
+
+
+@app.command()
+def verify(
+    file: FileArg,
+    key: Annotated[list[Path], typer.Option("--key", help="Public key (NAME.pub); repeatable.")],
+) -> None:
+    """Check the embedded signature; exit 1 when it is missing or does not verify."""
+    from dunes.maml import load_public_key, verify_document
+
+    info = verify_document(_read(file), [load_public_key(_read_bytes(k, "key")) for k in key])
+    console.print(
+        f"{file}: signature valid, key {info.key_id}, signed {info.signed_at}", highlight=False
+    )
+
+
+@app.command()
+def encrypt(
+    file: FileArg,
+    key: Annotated[Path, typer.Option("--key", help="AES key (keygen --symmetric).")],
+    section: Annotated[str | None, typer.Option(help="Encrypt only this section's body.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write here instead of in place.")] = None,
+) -> None:
+    """Encrypt the document, or one section, with AES-256-GCM."""
+    from dunes.maml import encrypt_document, load_symmetric_key
+
+    text = _read(file)
+    _write(
+        out or file,
+        encrypt_document(text, load_symmetric_key(_read_bytes(key, "key")), section=section),
+    )
+    console.print(f"encrypted {out or file}", highlight=False)
+
+
+@app.command()
+def decrypt(
+    file: FileArg,
+    key: Annotated[Path, typer.Option("--key", help="AES key (keygen --symmetric).")],
+    out: Annotated[Path | None, typer.Option(help="Write here instead of in place.")] = None,
+) -> None:
+    """Decrypt a document or its encrypted sections."""
+    from dunes.maml import decrypt_document, load_symmetric_key
+
+    text = _read(file)
+    _write(out or file, decrypt_document(text, load_symmetric_key(_read_bytes(key, "key"))))
+    console.print(f"decrypted {out or file}", highlight=False)
