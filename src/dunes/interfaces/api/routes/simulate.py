@@ -1,0 +1,102 @@
+"""Synchronous simulation of small circuits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from dunes.interfaces.api.deps import ClientDep, GatewayDep
+from dunes.interfaces.api.problems import PROBLEM_RESPONSES
+from dunes.quantum import SimulationOptions, SimulationResult
+from dunes.quantum.memory import Precision
+from dunes.quantum.options import DeviceChoice, MethodChoice
+from dunes.quantum.parse import CircuitFormat
+from dunes.services.simulation import simulate_circuit
+from dunes.validation import parse_model
+
+router = APIRouter(prefix="/v1/simulate", tags=["simulate"], responses=PROBLEM_RESPONSES)
+
+#: Largest seed Aer accepts (a signed 64-bit integer).
+MAX_SEED = 2**63 - 1
+
+
+class SimulateRequest(BaseModel):
+    """A circuit and how to simulate it; limits come from the server's settings."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"circuit": "h(0); cx(0,1); cx(1,2)", "shots": 0},
+                {"circuit": "h(0); cx(0,1); measure", "shots": 1000, "seed": 7},
+            ]
+        },
+    )
+
+    circuit: str | list[dict[str, Any]] = Field(
+        description="Seed notation ('h(0); cx(0,1)'), OpenQASM 2/3, or a JSON gate list.",
+        examples=["h(0); cx(0,1); cx(1,2)"],
+    )
+    shots: int = Field(0, ge=0, description="Samples to draw; 0 returns the state only.")
+    num_qubits: int | None = Field(None, ge=1, description="Default: inferred from the circuit.")
+    format: CircuitFormat = "auto"
+    method: MethodChoice = "auto"
+    device: DeviceChoice = "auto"
+    precision: Precision = "double"
+    seed: int | None = Field(None, ge=0, le=MAX_SEED)
+    statevector: bool | None = Field(None, description="Return the state; default: when shots=0.")
+    observables: list[str] = Field(
+        default_factory=list, description="Pauli strings: 'ZZII' (qubit 0 rightmost) or 'Z0 Z3'."
+    )
+
+
+def public_result(result: SimulationResult) -> SimulationResult:
+    """The result as clients see it: an artifact's server path becomes its download URL."""
+    if result.artifact is None:
+        return result
+    url = f"/v1/artifacts/{result.artifact.sha256}"
+    return result.model_copy(update={"artifact": result.artifact.model_copy(update={"path": url})})
+
+
+@router.post(
+    "",
+    summary="Simulate one small circuit and wait for the result",
+    response_description="The simulation result; complex amplitudes as [re, im] pairs.",
+)
+async def simulate(
+    gateway: GatewayDep,
+    _client: ClientDep,
+    request: SimulateRequest = Body(
+        openapi_examples={
+            "ghz": {
+                "summary": "3-qubit GHZ statevector",
+                "value": {"circuit": "h(0); cx(0,1); cx(1,2)"},
+            },
+            "counts": {
+                "summary": "Bell pair, 1000 shots",
+                "value": {"circuit": "h(0); cx(0,1); measure", "shots": 1000, "seed": 7},
+            },
+        }
+    ),
+) -> SimulationResult:
+    options = parse_model(
+        SimulationOptions,
+        request.model_dump(
+            include={"shots", "method", "device", "precision", "seed", "statevector", "observables"}
+        ),
+    )
+    circuit: Any = request.circuit
+    _spec, result = await run_in_threadpool(
+        lambda: simulate_circuit(
+            settings=gateway.settings,
+            circuit=circuit,
+            options=options,
+            num_qubits=request.num_qubits,
+            fmt=request.format,
+        )
+    )
+    gateway.metrics.simulations.labels(device=result.device).inc()
+    return public_result(result)
