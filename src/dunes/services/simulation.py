@@ -1,4 +1,4 @@
-"""Parse, simulate (and, once the store exists, record) a circuit: the one path every interface uses."""
+"""Parse, simulate and record a circuit: the one path every interface uses."""
 
 from __future__ import annotations
 
@@ -44,4 +44,9 @@ def simulate_circuit(
         settings=settings.quantum,
         artifacts_dir=settings.artifacts_dir,
     )
+    if record:
+        from dunes.beluga import open_store
+
+        with open_store(settings) as store:
+            store.record_simulation(spec, result)
     return spec, result

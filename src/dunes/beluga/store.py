@@ -1,0 +1,1146 @@
+"""``GraphStore``: the provenance graph and the job records, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import socket
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel
+from sqlalchemy import Engine, String, func, literal, select, text
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.sql.expression import Insert
+
+from dunes.beluga import db
+from dunes.beluga.models import (
+    JOB_STATUSES,
+    KINDS,
+    RELATIONS,
+    TERMINAL_STATUSES,
+    Category,
+    Direction,
+    Edge,
+    JobEventRecord,
+    JobRecord,
+    Lineage,
+    Node,
+)
+from dunes.beluga.schema import ID_LENGTH, UTCDateTime, edges, job_claims, job_events, jobs, nodes
+from dunes.errors import (
+    ArtifactError,
+    InvalidInputError,
+    JobCancelledError,
+    JobError,
+    JobNotFoundError,
+    NodeNotFoundError,
+    StoreError,
+)
+
+if TYPE_CHECKING:
+    from dunes.config import Settings
+    from dunes.quantum import CircuitSpec, SimulationResult
+    from dunes.quantum.result import Artifact
+
+MAX_DEPTH = 100
+INLINE_STATE_MAX_QUBITS = 10
+"""States up to this many qubits stay inline in the node's JSON; larger ones become artifacts."""
+_CHUNK = 500
+
+
+# ---------------------------------------------------------------------------------------------
+# canonical JSON and content ids
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON types (models, numpy values, tuples and complex numbers converted).
+
+    Raises:
+        InvalidInputError: something that has no JSON form (or a NaN/infinite float).
+    """
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInputError(f"cannot store the non-finite number {value!r}: use null")
+        return value
+    if isinstance(value, BaseModel):
+        return jsonable(value.model_dump(mode="json"))
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, complex):
+        return [jsonable(value.real), jsonable(value.imag)]
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise InvalidInputError(
+        f"cannot store a {type(value).__name__} in the graph: accepted are JSON values "
+        "(dict, list, str, int, float, bool, None), numpy arrays and pydantic models"
+    )
+
+
+def canonical_json(value: Any) -> str:
+    """Same content, same bytes: sorted keys, no spaces, UTF-8."""
+    return json.dumps(
+        jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def content_id(kind: str, data: Any) -> str:
+    """The id of a content-addressed node: sha256 of the canonical JSON of kind and data."""
+    return hashlib.sha256(canonical_json({"kind": kind, "data": data}).encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_id(value: str, what: str = "id") -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > ID_LENGTH:
+        raise InvalidInputError(
+            f"{what} must be a non-empty string of at most {ID_LENGTH} characters, got {value!r}",
+            field=what,
+        )
+    return value
+
+
+def _check_fraction(value: float, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise InvalidInputError(f"{what} must be a number from 0 to 1, got {value!r}", field=what)
+    return float(value)
+
+
+def _check_status(value: str, what: str = "status") -> str:
+    if value not in JOB_STATUSES:
+        raise InvalidInputError(
+            f"{what} {value!r} is not a job status: accepted are {', '.join(JOB_STATUSES)}",
+            field=what,
+        )
+    return value
+
+
+def _vector(values: Sequence[float] | np.ndarray, what: str) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{what} must be a list of numbers", field=what) from exc
+    if array.ndim != 1 or array.size == 0:
+        raise InvalidInputError(
+            f"{what} must be a non-empty flat list of numbers, got shape {array.shape}", field=what
+        )
+    if not np.all(np.isfinite(array)):
+        raise InvalidInputError(f"{what} contains NaN or infinite values", field=what)
+    return array
+
+
+def _insert(conn: Connection, table: Any) -> Insert:
+    """The dialect's INSERT, which knows ON CONFLICT on both SQLite and PostgreSQL."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _node(row: RowMapping) -> Node:
+    embedding = None
+    if row["embedding"] is not None:
+        embedding = np.frombuffer(bytes(row["embedding"]), dtype="<f4").astype(float).tolist()
+    return Node(
+        id=row["id"],
+        category=row["category"],
+        kind=row["kind"],
+        label=row["label"],
+        data=row["data"] or {},
+        created_at=row["created_at"],
+        embedding=embedding,
+    )
+
+
+def _edge(row: RowMapping) -> Edge:
+    return Edge(
+        src=row["src"], relation=row["relation"], dst=row["dst"], created_at=row["created_at"]
+    )
+
+
+def _job(row: RowMapping) -> JobRecord:
+    return JobRecord.model_validate(dict(row))
+
+
+def _event(row: RowMapping) -> JobEventRecord:
+    return JobEventRecord(
+        job_id=row["job_id"],
+        seq=row["seq"],
+        at=row["at"],
+        step=row["step"],
+        progress=row["progress"],
+        message=row["message"],
+        status=row["status"],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class GraphStore:
+    """The BELUGA provenance graph and job records behind one SQLAlchemy engine.
+
+    Safe to share between threads; each process opens its own (see :func:`open_store`).
+    """
+
+    def __init__(self, engine: Engine, *, artifacts_dir: Path | None = None) -> None:
+        self.engine = engine
+        self.artifacts_dir = artifacts_dir
+
+    @property
+    def url(self) -> str:
+        """The database URL without its password."""
+        return db.display_url(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _write(self, fn: Any, what: str) -> Any:
+        return db.run(self.engine, fn, what=what, write=True)
+
+    def _read(self, fn: Any, what: str) -> Any:
+        return db.run(self.engine, fn, what=what, write=False)
+
+    # -- nodes ---------------------------------------------------------------------------------
+
+    def add_entity(
+        self,
+        kind: str,
+        data: Any,
+        *,
+        id: str | None = None,
+        embedding: Sequence[float] | np.ndarray | None = None,
+        label: str | None = None,
+    ) -> str:
+        """Store a thing; its id is the sha256 of its canonical content unless ``id`` is given,
+        so the same content stored twice is one node."""
+        return self._write(
+            lambda conn: self._put_node(conn, "entity", kind, data, id, embedding, label),
+            "storing an entity",
+        )
+
+    def add_activity(
+        self, kind: str, data: Any, *, id: str | None = None, label: str | None = None
+    ) -> str:
+        """Store something that happened (a random id unless given; re-adding replaces data)."""
+        return self._write(
+            lambda conn: self._put_node(conn, "activity", kind, data, id, None, label),
+            "storing an activity",
+        )
+
+    def add_agent(
+        self, kind: str, data: Any, *, id: str | None = None, label: str | None = None
+    ) -> str:
+        """Store who or what acted (device, worker, model, user); content-addressed unless ``id``."""
+        return self._write(
+            lambda conn: self._put_node(conn, "agent", kind, data, id, None, label),
+            "storing an agent",
+        )
+
+    def _put_node(
+        self,
+        conn: Connection,
+        category: Category,
+        kind: str,
+        data: Any,
+        node_id: str | None,
+        embedding: Sequence[float] | np.ndarray | None,
+        label: str | None,
+    ) -> str:
+        if kind not in KINDS[category]:
+            raise InvalidInputError(
+                f"unknown {category} kind {kind!r}: accepted are {', '.join(sorted(KINDS[category]))}",
+                field="kind",
+            )
+        payload = jsonable(data if data is not None else {})
+        if not isinstance(payload, dict):
+            payload = {"value": payload}
+        if node_id is None:
+            node_id = uuid.uuid4().hex if category == "activity" else content_id(kind, payload)
+        _check_id(node_id)
+        if label is not None:
+            label = str(label)[:ID_LENGTH]
+        blob, dim = None, None
+        if embedding is not None:
+            vector = _vector(embedding, "embedding")
+            blob, dim = vector.astype("<f4").tobytes(), int(vector.size)
+        values = {
+            "id": node_id,
+            "category": category,
+            "kind": kind,
+            "label": label,
+            "data": payload,
+            "embedding": blob,
+            "embedding_dim": dim,
+            "created_at": _now(),
+        }
+        inserted = conn.execute(
+            _insert(conn, nodes)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(nodes.c.id)
+        ).first()
+        if inserted is not None:
+            return node_id
+        existing = conn.execute(
+            select(nodes.c.category, nodes.c.kind).where(nodes.c.id == node_id)
+        ).one()
+        if (existing.category, existing.kind) != (category, kind):
+            raise InvalidInputError(
+                f"id {node_id} already names a {existing.kind} {existing.category}, "
+                f"not a {kind} {category}",
+                field="id",
+            )
+        changes: dict[str, Any] = {}
+        if category != "entity":
+            changes["data"] = payload
+        if label is not None:
+            changes["label"] = label
+        if changes:
+            conn.execute(nodes.update().where(nodes.c.id == node_id).values(**changes))
+        if blob is not None:
+            conn.execute(
+                nodes.update()
+                .where(nodes.c.id == node_id, nodes.c.embedding.is_(None))
+                .values(embedding=blob, embedding_dim=dim)
+            )
+        return node_id
+
+    def relate(self, src_id: str, relation: str, dst_id: str) -> None:
+        """Record ``src relation dst`` (PROV direction: effect -> cause); idempotent.
+
+        Accepted relations: used (activity -> entity), wasGeneratedBy (entity -> activity),
+        wasAssociatedWith (activity -> agent), wasDerivedFrom (entity -> entity) and
+        wasInformedBy (activity -> activity).
+
+        Raises:
+            NodeNotFoundError: either end is not stored.
+            InvalidInputError: unknown relation, or ends of the wrong category.
+        """
+        self._write(lambda conn: self._relate(conn, src_id, relation, dst_id), "relating nodes")
+
+    def _relate(self, conn: Connection, src_id: str, relation: str, dst_id: str) -> None:
+        if relation not in RELATIONS:
+            raise InvalidInputError(
+                f"unknown relation {relation!r}: accepted are {', '.join(RELATIONS)}",
+                field="relation",
+            )
+        if src_id == dst_id:
+            raise InvalidInputError(f"a node cannot be related to itself ({src_id})")
+        src_cat, dst_cat = RELATIONS[relation]
+        s, d = nodes.alias("s"), nodes.alias("d")
+        source = (
+            select(
+                s.c.id,
+                literal(relation, String()),
+                d.c.id,
+                literal(_now(), UTCDateTime()),
+            )
+            .select_from(s.join(d, d.c.id == dst_id))
+            .where(s.c.id == src_id, s.c.category == src_cat, d.c.category == dst_cat)
+        )
+        stmt = (
+            _insert(conn, edges)
+            .from_select(["src", "relation", "dst", "created_at"], source)
+            .on_conflict_do_nothing(index_elements=["src", "relation", "dst"])
+            .returning(edges.c.id)
+        )
+        if conn.execute(stmt).first() is not None:
+            return
+        # Nothing inserted: already there, or one end is missing or of the wrong category.
+        found = {
+            row.id: row
+            for row in conn.execute(
+                select(nodes.c.id, nodes.c.category, nodes.c.kind).where(
+                    nodes.c.id.in_([src_id, dst_id])
+                )
+            )
+        }
+        for node_id in (src_id, dst_id):
+            if node_id not in found:
+                raise NodeNotFoundError(f"no node {node_id} to relate ({relation})", field="id")
+        if found[src_id].category != src_cat or found[dst_id].category != dst_cat:
+            raise InvalidInputError(
+                f"{relation} goes from an {src_cat} to an {dst_cat}; got "
+                f"{found[src_id].kind} {found[src_id].category} -> "
+                f"{found[dst_id].kind} {found[dst_id].category}",
+                field="relation",
+            )
+
+    def resolve(self, id_or_prefix: str) -> str:
+        """The full id for an id or a unique prefix of one (like git).
+
+        Raises:
+            NodeNotFoundError: no node id starts with it.
+            InvalidInputError: several do (the message lists some).
+        """
+        _check_id(id_or_prefix)
+        return self._read(lambda conn: self._resolve(conn, id_or_prefix), "looking up a node")
+
+    def _resolve(self, conn: Connection, prefix: str) -> str:
+        if conn.execute(select(nodes.c.id).where(nodes.c.id == prefix)).first():
+            return prefix
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = conn.execute(
+            select(nodes.c.id).where(nodes.c.id.like(pattern, escape="\\")).limit(50)
+        ).all()
+        matches = [row.id for row in rows if row.id.startswith(prefix)]
+        if not matches:
+            raise NodeNotFoundError(f"no node with id or id prefix {prefix!r}", field="id")
+        if len(matches) > 1:
+            shown = ", ".join(m[:16] for m in matches[:5])
+            raise InvalidInputError(
+                f"id prefix {prefix!r} is ambiguous: {len(matches)}"
+                f"{'+' if len(matches) == 50 else ''} nodes match ({shown}, ...); give more characters",
+                field="id",
+            )
+        return matches[0]
+
+    def get_node(self, id: str) -> Node:
+        """The node with this id (or unique id prefix).
+
+        Raises:
+            NodeNotFoundError: no such node.
+        """
+        _check_id(id)
+
+        def work(conn: Connection) -> Node:
+            full = self._resolve(conn, id)
+            return _node(conn.execute(select(nodes).where(nodes.c.id == full)).mappings().one())
+
+        return self._read(work, "reading a node")
+
+    def find_nodes(
+        self,
+        *,
+        kind: str | None = None,
+        category: Category | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Node]:
+        """Newest nodes first, optionally of one kind or category."""
+        _check_page(limit, offset)
+        query = select(nodes).order_by(nodes.c.created_at.desc(), nodes.c.id)
+        if kind is not None:
+            query = query.where(nodes.c.kind == kind)
+        if category is not None:
+            query = query.where(nodes.c.category == category)
+        query = query.limit(limit).offset(offset)
+        return self._read(
+            lambda conn: [_node(r) for r in conn.execute(query).mappings()], "listing nodes"
+        )
+
+    def edges_of(self, id: str) -> list[Edge]:
+        """Every relation that starts or ends at this node."""
+
+        def work(conn: Connection) -> list[Edge]:
+            full = self._resolve(conn, id)
+            query = (
+                select(edges)
+                .where((edges.c.src == full) | (edges.c.dst == full))
+                .order_by(edges.c.id)
+            )
+            return [_edge(r) for r in conn.execute(query).mappings()]
+
+        return self._read(work, "reading edges")
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def lineage(self, id: str, *, depth: int = 3, direction: Direction = "both") -> Lineage:
+        """The node's ancestors (upstream: what it came from) and/or descendants (downstream),
+        up to ``depth`` hops, found with a recursive CTE.
+
+        Raises:
+            NodeNotFoundError: no such node.
+            InvalidInputError: a depth outside 0..100 or an unknown direction.
+        """
+        if isinstance(depth, bool) or not isinstance(depth, int) or not 0 <= depth <= MAX_DEPTH:
+            raise InvalidInputError(
+                f"depth must be a whole number from 0 to {MAX_DEPTH}, got {depth!r}", field="depth"
+            )
+        if direction not in ("upstream", "downstream", "both"):
+            raise InvalidInputError(
+                f"direction {direction!r}: accepted are upstream, downstream, both",
+                field="direction",
+            )
+        _check_id(id)
+
+        def work(conn: Connection) -> Lineage:
+            root = self._resolve(conn, id)
+            up = self._walk(conn, root, depth, "upstream") if direction != "downstream" else {}
+            down = self._walk(conn, root, depth, "downstream") if direction != "upstream" else {}
+            ids = sorted({root, *up, *down})
+            found: list[Node] = []
+            links: list[Edge] = []
+            for chunk in _chunks(ids):
+                found += [
+                    _node(r)
+                    for r in conn.execute(select(nodes).where(nodes.c.id.in_(chunk))).mappings()
+                ]
+                links += [
+                    _edge(r)
+                    for r in conn.execute(
+                        select(edges).where(edges.c.src.in_(chunk)).order_by(edges.c.id)
+                    ).mappings()
+                ]
+            wanted = set(ids)
+            return Lineage(
+                root=root,
+                depth=depth,
+                direction=direction,
+                nodes=sorted(found, key=lambda n: (n.id != root, up.get(n.id, 0), n.id)),
+                edges=[e for e in links if e.dst in wanted],
+                upstream=up,
+                downstream=down,
+            )
+
+        return self._read(work, "querying lineage")
+
+    @staticmethod
+    def _walk(
+        conn: Connection, root: str, depth: int, direction: Literal["upstream", "downstream"]
+    ) -> dict[str, int]:
+        near, far = ("src", "dst") if direction == "upstream" else ("dst", "src")
+        sql = text(
+            f"""
+            WITH RECURSIVE walk(id, dist) AS (
+                SELECT CAST(:root AS VARCHAR({ID_LENGTH})), 0
+                UNION
+                SELECT e.{far}, w.dist + 1
+                FROM beluga_edges e JOIN walk w ON e.{near} = w.id
+                WHERE w.dist < :depth
+            )
+            SELECT id, MIN(dist) AS dist FROM walk WHERE id <> :root GROUP BY id
+            """
+        )
+        return {row.id: int(row.dist) for row in conn.execute(sql, {"root": root, "depth": depth})}
+
+    def jobs_for(self, id: str, *, depth: int = MAX_DEPTH) -> list[JobRecord]:
+        """Every job upstream of a node: the jobs that (directly or not) produced it."""
+        found = self.lineage(id, depth=depth, direction="upstream")
+        job_ids = [n.id for n in found.nodes if n.kind == "job" and n.id != found.root]
+
+        def work(conn: Connection) -> list[JobRecord]:
+            out: list[JobRecord] = []
+            for chunk in _chunks(job_ids):
+                out += [
+                    _job(r)
+                    for r in conn.execute(select(jobs).where(jobs.c.id.in_(chunk))).mappings()
+                ]
+            return sorted(out, key=lambda j: (j.created_at, j.id))
+
+        return self._read(work, "reading jobs")
+
+    def search(
+        self,
+        vector: Sequence[float] | np.ndarray,
+        *,
+        top_k: int = 5,
+        kind: str | None = None,
+    ) -> list[tuple[Node, float]]:
+        """Nodes whose stored embedding is closest to ``vector`` by cosine similarity, best first.
+
+        Only embeddings of the same dimension are compared (others come from another encoder).
+        """
+        query_vec = _vector(vector, "vector")
+        norm = float(np.linalg.norm(query_vec))
+        if norm == 0:
+            raise InvalidInputError("vector must not be all zeros", field="vector")
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise InvalidInputError(f"top_k must be a whole number >= 1, got {top_k!r}")
+        if kind is not None and not any(kind in kinds for kinds in KINDS.values()):
+            known = sorted(set().union(*KINDS.values()))
+            raise InvalidInputError(f"unknown kind {kind!r}: accepted are {', '.join(known)}")
+
+        def work(conn: Connection) -> list[tuple[Node, float]]:
+            query = select(nodes.c.id, nodes.c.embedding).where(
+                nodes.c.embedding.is_not(None), nodes.c.embedding_dim == query_vec.size
+            )
+            if kind is not None:
+                query = query.where(nodes.c.kind == kind)
+            rows = conn.execute(query).all()
+            if not rows:
+                return []
+            matrix = np.frombuffer(b"".join(bytes(r.embedding) for r in rows), dtype="<f4").reshape(
+                len(rows), query_vec.size
+            )
+            matrix = matrix.astype(np.float64)
+            norms = np.linalg.norm(matrix, axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                scores = np.where(norms > 0, matrix @ query_vec / (norms * norm), 0.0)
+            ranked = sorted(
+                zip((r.id for r in rows), scores.tolist(), strict=True),
+                key=lambda pair: (-pair[1], pair[0]),
+            )[:top_k]
+            by_id = {
+                r["id"]: _node(r)
+                for r in conn.execute(
+                    select(nodes).where(nodes.c.id.in_([i for i, _ in ranked]))
+                ).mappings()
+            }
+            return [(by_id[i], float(score)) for i, score in ranked]
+
+        return self._read(work, "searching embeddings")
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of nodes by category and kind, edges by relation, jobs by status."""
+
+        def work(conn: Connection) -> dict[str, Any]:
+            by_kind = conn.execute(
+                select(nodes.c.category, nodes.c.kind, func.count()).group_by(
+                    nodes.c.category, nodes.c.kind
+                )
+            ).all()
+            by_relation = conn.execute(
+                select(edges.c.relation, func.count()).group_by(edges.c.relation)
+            ).all()
+            by_status = conn.execute(
+                select(jobs.c.status, func.count()).group_by(jobs.c.status)
+            ).all()
+            embedded = conn.execute(
+                select(func.count()).where(nodes.c.embedding.is_not(None))
+            ).scalar_one()
+            categories: dict[str, int] = {}
+            kinds: dict[str, int] = {}
+            for category, kind, count in by_kind:
+                categories[category] = categories.get(category, 0) + count
+                kinds[kind] = count
+            return {
+                "database": self.url,
+                "nodes": sum(categories.values()),
+                "edges": sum(c for _, c in by_relation),
+                "jobs": sum(c for _, c in by_status),
+                "embeddings": embedded,
+                "categories": dict(sorted(categories.items())),
+                "kinds": dict(sorted(kinds.items())),
+                "relations": dict(sorted((r, c) for r, c in by_relation)),
+                "job_statuses": dict(sorted((s, c) for s, c in by_status)),
+            }
+
+        return self._read(work, "counting the graph")
+
+    def iter_nodes(self, *, batch: int = 1000) -> Iterator[Node]:
+        """Every node, in id order, read in batches (for exports)."""
+        after = ""
+        while True:
+            page = self._read(
+                lambda conn, after=after: [
+                    _node(r)
+                    for r in conn.execute(
+                        select(nodes).where(nodes.c.id > after).order_by(nodes.c.id).limit(batch)
+                    ).mappings()
+                ],
+                "reading nodes",
+            )
+            yield from page
+            if len(page) < batch:
+                return
+            after = page[-1].id
+
+    def iter_edges(self, *, batch: int = 1000) -> Iterator[Edge]:
+        """Every edge in insertion order, read in batches."""
+        after = 0
+        while True:
+            rows = self._read(
+                lambda conn, after=after: list(
+                    conn.execute(
+                        select(edges).where(edges.c.id > after).order_by(edges.c.id).limit(batch)
+                    ).mappings()
+                ),
+                "reading edges",
+            )
+            yield from (_edge(r) for r in rows)
+            if len(rows) < batch:
+                return
+            after = rows[-1]["id"]
+
+    # -- artifacts -----------------------------------------------------------------------------
+
+    def load_state(self, id: str) -> np.ndarray | None:
+        """The full statevector of a ``quantum_state`` node (inline or from its artifact).
+
+        Raises:
+            ArtifactError: the artifact file is missing or its sha256 no longer matches.
+        """
+        node = self.get_node(id)
+        if node.kind != "quantum_state":
+            raise InvalidInputError(f"node {node.id} is a {node.kind}, not a quantum_state")
+        artifact = node.data.get("artifact")
+        if artifact:
+            return self.load_artifact(artifact)
+        pairs = node.data.get("statevector")
+        if pairs is None:
+            return None
+        array = np.asarray(pairs, dtype=float)
+        return array[:, 0] + 1j * array[:, 1]
+
+    @staticmethod
+    def load_artifact(artifact: Mapping[str, Any] | Artifact) -> np.ndarray:
+        """Read an artifact reference back, checking its sha256.
+
+        Raises:
+            ArtifactError: missing, unreadable, corrupt, or not an artifact reference at all.
+        """
+        from pydantic import ValidationError
+
+        from dunes.quantum.result import Artifact, load_array
+
+        try:
+            ref = artifact if isinstance(artifact, Artifact) else Artifact.model_validate(artifact)
+        except ValidationError as exc:
+            raise ArtifactError(
+                f"not an artifact reference (needs path, sha256, shape, dtype): {artifact!r}"
+            ) from exc
+        return load_array(ref)
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def record_simulation(
+        self,
+        spec: CircuitSpec,
+        result: SimulationResult,
+        *,
+        job_id: str | None = None,
+        device: str | None = None,
+    ) -> dict[str, str]:
+        """Store a simulation as PROV: the circuit (id ``spec.sha256()``), the simulation activity,
+        the quantum_state it generated and the device it ran on, in one transaction.
+
+        Returns ``{"circuit": ..., "simulation": ..., "quantum_state": ...}``; with ``job_id`` the
+        simulation is linked to that job (``wasInformedBy``).
+        """
+        circuit_data = {
+            "circuit": spec.to_seed(),
+            "num_qubits": spec.num_qubits,
+            "num_clbits": spec.num_clbits,
+            "gate_count": spec.gate_count,
+            "depth": spec.depth,
+            "name": spec.name,
+            "spec": spec.model_dump(mode="json"),
+        }
+        state_data, artifact = self._state_data(result)
+        identity = dict(state_data)
+        if artifact is not None:
+            identity["artifact"] = {k: v for k, v in artifact.items() if k != "path"}
+        state_id = content_id("quantum_state", identity)
+        if artifact is not None:
+            state_data["artifact"] = artifact
+        run_device = device or result.device
+        host = socket.gethostname()
+        device_data = {"device": run_device, "host": host}
+        simulation_data = {
+            "circuit_sha256": spec.sha256(),
+            "num_qubits": result.num_qubits,
+            "device": run_device,
+            "devices": list(result.devices),
+            "aer_device": result.aer_device,
+            "backend": result.backend,
+            "method": result.method,
+            "precision": result.precision,
+            "fusion": result.fusion,
+            "shots": result.shots,
+            "seed": result.seed,
+            "reasons": list(result.reasons),
+            "timings": dict(result.timings),
+            "job_id": job_id,
+        }
+        if job_id is not None:
+            _check_id(job_id, "job_id")
+
+        def work(conn: Connection) -> dict[str, str]:
+            circuit = self._put_node(
+                conn,
+                "entity",
+                "circuit",
+                circuit_data,
+                spec.sha256(),
+                None,
+                spec.name or spec.to_seed()[:80],
+            )
+            simulation = self._put_node(
+                conn, "activity", "simulation", simulation_data, None, None, result.method
+            )
+            state = self._put_node(
+                conn, "entity", "quantum_state", state_data, state_id, None, None
+            )
+            agent = self._put_node(
+                conn, "agent", "device", device_data, None, None, f"{run_device}@{host}"
+            )
+            self._relate(conn, simulation, "used", circuit)
+            self._relate(conn, state, "wasGeneratedBy", simulation)
+            self._relate(conn, state, "wasDerivedFrom", circuit)
+            self._relate(conn, simulation, "wasAssociatedWith", agent)
+            if job_id is not None:
+                conn.execute(
+                    _insert(conn, nodes)
+                    .values(
+                        id=job_id,
+                        category="activity",
+                        kind="job",
+                        label=None,
+                        data={"id": job_id},
+                        created_at=_now(),
+                    )
+                    .on_conflict_do_nothing(index_elements=["id"])
+                )
+                self._relate(conn, simulation, "wasInformedBy", job_id)
+            return {"circuit": circuit, "simulation": simulation, "quantum_state": state}
+
+        return self._write(work, "recording a simulation")
+
+    def _state_data(self, result: SimulationResult) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        data: dict[str, Any] = {"num_qubits": result.num_qubits}
+        artifact: dict[str, Any] | None = None
+        if result.artifact is not None:
+            artifact = result.artifact.model_dump(mode="json")
+        elif result.statevector is not None and not result.statevector_truncated:
+            if result.num_qubits <= INLINE_STATE_MAX_QUBITS or self.artifacts_dir is None:
+                data["statevector"] = [list(pair) for pair in result.statevector]
+            else:
+                from dunes.quantum.result import write_array
+
+                state = result.state
+                if state is not None:
+                    artifact = write_array(state, self.artifacts_dir).model_dump(mode="json")
+        if (artifact is not None or result.statevector_truncated) and result.top_amplitudes:
+            data["top_amplitudes"] = [a.model_dump(mode="json") for a in result.top_amplitudes]
+        if result.counts is not None:
+            data["counts"] = dict(result.counts)
+        if result.expectation_values is not None:
+            data["expectation_values"] = dict(result.expectation_values)
+        if (
+            result.probabilities is not None
+            and "statevector" not in data
+            and artifact is None
+            and result.num_qubits <= INLINE_STATE_MAX_QUBITS
+        ):
+            data["probabilities"] = dict(result.probabilities)
+        return data, artifact
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def create_job(self, *, job_id: str, kind: str, input: Mapping[str, Any]) -> JobRecord:
+        """Record a new job as ``queued`` (and as a ``job`` activity in the graph).
+
+        Creating the same job again (same kind and input) returns the stored record.
+
+        Raises:
+            JobError: the id is taken by a different job.
+        """
+        _check_id(job_id, "job_id")
+        if not isinstance(kind, str) or not kind or len(kind) > 64:
+            raise InvalidInputError(
+                f"job kind must be a non-empty string of at most 64 characters, got {kind!r}",
+                field="kind",
+            )
+        payload = jsonable(dict(input))
+
+        def work(conn: Connection) -> JobRecord:
+            now = _now()
+            row = {
+                "id": job_id,
+                "kind": kind,
+                "input": payload,
+                "status": "queued",
+                "progress": 0.0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            inserted = conn.execute(
+                _insert(conn, jobs)
+                .values(**row)
+                .on_conflict_do_nothing(index_elements=["id"])
+                .returning(jobs.c.id)
+            ).first()
+            record = _job(conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().one())
+            if inserted is None:
+                if record.kind != kind or canonical_json(record.input) != canonical_json(payload):
+                    raise JobError(
+                        f"job {job_id} already exists with another kind or input", field="job_id"
+                    )
+                return record
+            conn.execute(
+                _insert(conn, nodes)
+                .values(
+                    id=job_id,
+                    category="activity",
+                    kind="job",
+                    label=kind,
+                    data={"kind": kind, "input": payload},
+                    created_at=now,
+                )
+                .on_conflict_do_update(
+                    index_elements=["id"],
+                    set_={"label": kind, "data": {"kind": kind, "input": payload}},
+                    where=nodes.c.kind == "job",
+                )
+            )
+            return record
+
+        return self._write(work, "creating a job")
+
+    def update_job(
+        self,
+        job_id: str,
+        *,
+        status: str | None = None,
+        progress: float | None = None,
+        step: str | None = None,
+        error: str | None = None,
+        result: Any = None,
+        result_ref: str | None = None,
+        device: str | None = None,
+    ) -> JobRecord:
+        """Change a job; ``running`` sets ``started_at``, a final status sets ``finished_at``.
+
+        Raises:
+            JobNotFoundError: no such job.
+            JobCancelledError / JobError: the job already ended with another status.
+        """
+        changes: dict[str, Any] = {}
+        if status is not None:
+            changes["status"] = _check_status(status)
+        if progress is not None:
+            changes["progress"] = _check_fraction(progress, "progress")
+        if step is not None:
+            changes["step"] = str(step)[:ID_LENGTH]
+        if error is not None:
+            changes["error"] = str(error)
+        if result is not None:
+            payload = jsonable(result)
+            changes["result"] = payload if isinstance(payload, dict) else {"value": payload}
+        if result_ref is not None:
+            changes["result_ref"] = str(result_ref)
+        if device is not None:
+            changes["device"] = str(device)
+
+        def work(conn: Connection) -> JobRecord:
+            row = (
+                conn.execute(select(jobs).where(jobs.c.id == job_id).with_for_update())
+                .mappings()
+                .first()
+            )
+            if row is None:
+                raise JobNotFoundError(f"no job {job_id}", field="job_id")
+            current = row["status"]
+            new = changes.get("status")
+            if current in TERMINAL_STATUSES and new is not None and new != current:
+                error_cls = JobCancelledError if current == "cancelled" else JobError
+                raise error_cls(f"job {job_id} is already {current}; it cannot become {new}")
+            now = _now()
+            values = {**changes, "updated_at": now}
+            if new == "running" and row["started_at"] is None:
+                values["started_at"] = now
+            if new in TERMINAL_STATUSES and row["finished_at"] is None:
+                values["finished_at"] = now
+                if new == "succeeded" and "progress" not in changes:
+                    values["progress"] = 1.0
+            conn.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
+            return _job({**row, **values})  # type: ignore[arg-type]
+
+        return self._write(work, "updating a job")
+
+    def get_job(self, job_id: str) -> JobRecord:
+        """Raises: JobNotFoundError: no such job."""
+
+        def work(conn: Connection) -> JobRecord:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+            if row is None:
+                raise JobNotFoundError(f"no job {job_id}", field="job_id")
+            return _job(row)
+
+        return self._read(work, "reading a job")
+
+    def list_jobs(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        kind: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[JobRecord]:
+        """Jobs, newest first, filtered by status (one or several), kind and creation time."""
+        _check_page(limit, offset)
+        query = select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            query = query.where(jobs.c.status.in_([_check_status(s) for s in wanted]))
+        if kind is not None:
+            query = query.where(jobs.c.kind == kind)
+        if since is not None:
+            if since.tzinfo is None:
+                since = since.replace(tzinfo=UTC)
+            query = query.where(jobs.c.created_at >= since)
+        query = query.limit(limit).offset(offset)
+        return self._read(
+            lambda conn: [_job(r) for r in conn.execute(query).mappings()], "listing jobs"
+        )
+
+    def add_job_event(
+        self,
+        job_id: str,
+        *,
+        step: str,
+        progress: float,
+        message: str,
+        status: str | None = None,
+    ) -> JobEventRecord:
+        """Append an event to a job; ``seq`` is 1, 2, 3, ... per job, also across processes.
+
+        Raises:
+            JobNotFoundError: no such job.
+        """
+        fraction = _check_fraction(progress, "progress")
+        if status is not None:
+            _check_status(status)
+
+        def work(conn: Connection) -> JobEventRecord:
+            found = conn.execute(
+                select(jobs.c.id).where(jobs.c.id == job_id).with_for_update()
+            ).first()
+            if found is None:
+                raise JobNotFoundError(f"no job {job_id}", field="job_id")
+            seq = conn.execute(
+                select(func.coalesce(func.max(job_events.c.seq), 0)).where(
+                    job_events.c.job_id == job_id
+                )
+            ).scalar_one()
+            values = {
+                "job_id": job_id,
+                "seq": int(seq) + 1,
+                "at": _now(),
+                "step": str(step)[:ID_LENGTH],
+                "progress": fraction,
+                "message": str(message),
+                "status": status,
+            }
+            conn.execute(job_events.insert().values(**values))
+            return _event(values)  # type: ignore[arg-type]
+
+        return self._write(work, "adding a job event")
+
+    def job_events(self, job_id: str, *, after_seq: int = 0) -> list[JobEventRecord]:
+        """A job's events with ``seq > after_seq``, in order.
+
+        Raises:
+            JobNotFoundError: no such job.
+        """
+
+        def work(conn: Connection) -> list[JobEventRecord]:
+            if conn.execute(select(jobs.c.id).where(jobs.c.id == job_id)).first() is None:
+                raise JobNotFoundError(f"no job {job_id}", field="job_id")
+            query = (
+                select(job_events)
+                .where(job_events.c.job_id == job_id, job_events.c.seq > after_seq)
+                .order_by(job_events.c.seq)
+            )
+            return [_event(r) for r in conn.execute(query).mappings()]
+
+        return self._read(work, "reading job events")
+
+    def claim_job(self, job_id: str, *, worker: str) -> bool:
+        """True for exactly one caller per job id, whatever process or host it runs on.
+
+        A redelivered task asks again and gets False, so it does not run into the graph twice.
+        """
+        _check_id(job_id, "job_id")
+        _check_id(worker, "worker")
+
+        def work(conn: Connection) -> bool:
+            won = conn.execute(
+                _insert(conn, job_claims)
+                .values(job_id=job_id, worker=worker, claimed_at=_now())
+                .on_conflict_do_nothing(index_elements=["job_id"])
+                .returning(job_claims.c.job_id)
+            ).first()
+            if won is not None:
+                conn.execute(
+                    jobs.update()
+                    .where(jobs.c.id == job_id)
+                    .values(worker=worker, updated_at=_now())
+                )
+            return won is not None
+
+        return self._write(work, "claiming a job")
+
+    # -- exchange (see dunes.beluga.exchange) ----------------------------------------------------
+
+    def export(self, fmt: str) -> str:
+        """The whole graph as text: ``json`` (node-link), ``graphml``, ``prov`` or ``yaml``."""
+        from dunes.beluga.exchange import export_text
+
+        return export_text(self, fmt)
+
+    def import_node_link(self, data: Mapping[str, Any] | str) -> dict[str, int]:
+        """Load a node-link JSON export (ids kept); returns counts of nodes and edges read."""
+        from dunes.beluga.exchange import import_node_link
+
+        return import_node_link(self, data)
+
+    def import_quantum_graph_yaml(self, data: Mapping[str, Any] | str) -> dict[str, str]:
+        """Load the seed's ``quantum_graph: {nodes: [...]}`` YAML; returns its ids -> store ids."""
+        from dunes.beluga.exchange import import_quantum_graph_yaml
+
+        return import_quantum_graph_yaml(self, data)
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise InvalidInputError(f"limit must be from 1 to 10000, got {limit!r}", field="limit")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidInputError(f"offset must be 0 or more, got {offset!r}", field="offset")
+
+
+def open_store(settings: Settings | None = None, *, url: str | None = None) -> GraphStore:
+    """Open the store at ``settings.database_url`` (or ``url``), applying migrations first.
+
+    Raises:
+        StoreError: the database cannot be reached or migrated.
+    """
+    if settings is None:
+        from dunes.config import get_settings
+
+        settings = get_settings()
+    engine = db.make_engine(url or settings.database_url)
+    try:
+        db.migrate(engine)
+    except StoreError:
+        engine.dispose()
+        raise
+    return GraphStore(engine, artifacts_dir=settings.artifacts_dir)
