@@ -10,7 +10,7 @@ import click
 import typer
 
 from dunes.errors import DunesError
-from dunes.interfaces.cli import quantum
+from dunes.interfaces.cli import quantum, serve
 from dunes.interfaces.cli.common import err_console
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.command()(quantum.simulate)
 app.command()(quantum.gpus)
+app.command()(serve.serve)
 
 
 def main() -> None:
