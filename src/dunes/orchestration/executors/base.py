@@ -1,0 +1,39 @@
+"""What the Orchestrator needs from an executor: deliver job ids to device workers."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Executor(Protocol):
+    """Runs jobs that already have a record in the store; results go back into the store."""
+
+    name: str
+
+    def slots(self) -> list[str]:
+        """Devices that can run work now, one entry per worker (batches are split over these)."""
+        ...
+
+    def route(self) -> str:
+        """The device the next single job goes to."""
+        ...
+
+    def dispatch(self, job_id: str, *, device: str) -> None:
+        """Hand job ``job_id`` to a worker of ``device``.
+
+        Raises:
+            BrokerUnavailableError: the job could not be handed over.
+        """
+        ...
+
+    def cancel(self, job_id: str) -> None:
+        """Stop ``job_id`` if a worker has it (the store already says 'cancelled')."""
+        ...
+
+    def wait(self, job_id: str, timeout: float) -> bool:
+        """Block up to ``timeout`` s until ``job_id`` may have finished; a hint, not a promise."""
+        ...
+
+    def close(self) -> None:
+        """Release workers and connections."""
+        ...

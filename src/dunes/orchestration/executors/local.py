@@ -1,0 +1,418 @@
+"""The embedded executor: one worker process per GPU (and ``cpu_workers`` for the CPU).
+
+Workers are started lazily with the *spawn* method and ``CUDA_VISIBLE_DEVICES`` already set in
+their environment, so CUDA in the child only ever sees its one GPU (as ``cuda:0``). Each worker
+keeps a ``DeviceRuntime`` (store, simulator, agents' models) for its whole life. The parent
+schedules: a job goes to an idle worker of its device, or waits in that device's queue. A worker
+that dies fails the job it held and is replaced when there is work for it.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import itertools
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from dunes.config import Settings
+from dunes.devices import Device, Inventory, discover
+from dunes.errors import JobError
+
+log = logging.getLogger(__name__)
+
+_ENV_LOCK = threading.Lock()
+
+
+def child_environment(device: Device, *, threads: int | None) -> dict[str, str]:
+    """Variables a worker for ``device`` needs before it starts."""
+    env: dict[str, str] = {}
+    if device.kind == "cuda":
+        pinned = device.uuid or str(
+            device.physical_index if device.physical_index is not None else device.index
+        )
+        env["CUDA_VISIBLE_DEVICES"] = pinned
+    else:
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    if threads and "OMP_NUM_THREADS" not in os.environ:
+        env["OMP_NUM_THREADS"] = str(threads)
+    return env
+
+
+def _worker_main(conn: Connection, settings: Settings, label: str, worker: str) -> None:
+    """Child process: build the runtime once, then run job ids as they come."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(level=settings.log_level.upper())
+    from dunes.orchestration.runner import DeviceRuntime
+
+    local = "cpu" if label == "cpu" else "cuda:0"
+    runtime = DeviceRuntime(settings, local, worker=worker, label=label)
+    try:
+        runtime.warm()
+    except Exception as exc:  # report and keep going: jobs will fail with the reason
+        log.exception("worker %s could not warm up", worker)
+        conn.send(("warn", f"{type(exc).__name__}: {exc}"))
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            break
+        if message is None:
+            break
+        _, job_id, attempt = message
+        conn.send(("started", job_id))
+        try:
+            status = runtime.execute(job_id, attempt=attempt)
+        except Exception as exc:  # the store itself failed; say so and live on
+            log.exception("job %s could not be run", job_id)
+            status = f"error: {type(exc).__name__}: {exc}"
+        conn.send(("done", job_id, status))
+    conn.close()
+
+
+class _Worker:
+    def __init__(self, device: Device, slot: int) -> None:
+        self.device = device
+        self.slot = slot
+        self.process: Any = None
+        self.conn: Connection | None = None
+        self.job: str | None = None
+        self.ready = False
+        self.restarts = 0
+        self.early_deaths = 0
+
+    @property
+    def name(self) -> str:
+        return f"local-{self.device.id.replace(':', '')}-{self.slot}"
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.is_alive()
+
+
+class LocalExecutor:
+    """Worker processes on this machine, one per device (``cpu_workers`` for the CPU)."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        inventory: Inventory | None = None,
+        cancel_grace_s: float = 5.0,
+    ) -> None:
+        self.settings = settings
+        self.inventory = inventory or discover()
+        self.cancel_grace_s = cancel_grace_s
+        self._ctx = multiprocessing.get_context("spawn")
+        self._lock = threading.RLock()
+        self._workers: dict[str, list[_Worker]] = {}
+        self._pending: dict[str, collections.deque[tuple[str, int]]] = {}
+        self._events: dict[str, threading.Event] = {}
+        self._statuses: dict[str, str] = {}
+        self._rr = itertools.count()
+        self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    # --- Executor API --------------------------------------------------------------------------
+
+    def devices(self) -> list[Device]:
+        """GPUs when there are any, else the CPU."""
+        return list(self.inventory.gpus) or [self.inventory.cpu]
+
+    def slots(self) -> list[str]:
+        if self.inventory.gpus:
+            return [d.id for d in self.inventory.gpus]
+        return ["cpu"] * self.settings.executor.cpu_workers
+
+    def route(self) -> str:
+        gpus = sorted(self.inventory.gpus, key=lambda d: (-d.memory_free, d.index or 0))
+        if not gpus:
+            return "cpu"
+        return gpus[next(self._rr) % len(gpus)].id
+
+    def dispatch(self, job_id: str, *, device: str, attempt: int = 0) -> None:
+        if self._closed:
+            raise JobError("the local executor is closed; create a new Orchestrator")
+        target = self.inventory.get(device)
+        with self._lock:
+            self._events.setdefault(job_id, threading.Event())
+            self._pending.setdefault(target.id, collections.deque()).append((job_id, attempt))
+            self._ensure_workers(target)
+            self._assign(target.id)
+        self._wake()
+
+    def cancel(self, job_id: str) -> None:
+        """Cooperative first (the worker checks between steps), then the worker is replaced."""
+        with self._lock:
+            for queue in self._pending.values():
+                for item in list(queue):
+                    if item[0] == job_id:
+                        queue.remove(item)
+                        self._finish(job_id, "cancelled")
+            holder = self._holder(job_id)
+        if holder is None:
+            return
+        timer = threading.Timer(self.cancel_grace_s, self._kill_if_still, args=(holder, job_id))
+        timer.daemon = True
+        timer.start()
+
+    def wait(self, job_id: str, timeout: float) -> bool:
+        event = self._events.get(job_id)
+        if event is None:
+            time.sleep(min(timeout, 0.02))
+            return False
+        return event.wait(timeout)
+
+    def close(self) -> None:
+        """Stop every worker: finish the job in hand, then exit (killed after a grace)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            workers = [w for ws in self._workers.values() for w in ws]
+        for worker in workers:
+            if worker.conn is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    worker.conn.send(None)
+        deadline = time.monotonic() + 10
+        for worker in workers:
+            if worker.process is not None:
+                worker.process.join(max(0.1, deadline - time.monotonic()))
+                if worker.process.is_alive():
+                    worker.process.kill()
+                    worker.process.join(5)
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(5)
+        for worker in workers:
+            if worker.conn is not None:
+                worker.conn.close()
+
+    # --- introspection for doctor and tests ------------------------------------------------------
+
+    def worker_pids(self) -> dict[str, list[int]]:
+        with self._lock:
+            return {
+                device: [w.process.pid for w in ws if w.alive]
+                for device, ws in self._workers.items()
+            }
+
+    def last_status(self, job_id: str) -> str | None:
+        return self._statuses.get(job_id)
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _ensure_workers(self, device: Device) -> None:
+        workers = self._workers.get(device.id)
+        if workers is None:
+            count = self.settings.executor.cpu_workers if device.kind == "cpu" else 1
+            workers = [_Worker(device, slot) for slot in range(count)]
+            self._workers[device.id] = workers
+        for worker in workers:
+            if not worker.alive:
+                self._start(worker)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="dunes-local", daemon=True)
+            self._thread.start()
+
+    def _start(self, worker: _Worker) -> None:
+        if worker.process is not None:
+            worker.restarts += 1
+            if worker.conn is not None:
+                worker.conn.close()
+        parent_conn, child_conn = self._ctx.Pipe()
+        cores = os.cpu_count() or 1
+        threads = max(1, cores // self.settings.executor.cpu_workers)
+        env = child_environment(
+            worker.device, threads=threads if worker.device.kind == "cpu" else None
+        )
+        process = self._ctx.Process(
+            target=_worker_main,
+            args=(child_conn, self.settings, worker.device.id, f"{worker.name}-{os.getpid()}"),
+            name=worker.name,
+            daemon=True,
+        )
+        with _ENV_LOCK:
+            saved = {key: os.environ.get(key) for key in env}
+            os.environ.update(env)
+            try:
+                process.start()
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+        child_conn.close()
+        worker.process = process
+        worker.conn = parent_conn
+        worker.job = None
+        worker.ready = False
+
+    def _assign(self, device_id: str) -> None:
+        queue = self._pending.get(device_id)
+        if not queue:
+            return
+        for worker in self._workers.get(device_id, []):
+            if not queue:
+                break
+            if worker.job is None and worker.alive and worker.conn is not None:
+                job_id, attempt = queue.popleft()
+                worker.job = job_id
+                try:
+                    worker.conn.send(("run", job_id, attempt))
+                except (OSError, ValueError):
+                    worker.job = None
+                    queue.appendleft((job_id, attempt))
+
+    def _holder(self, job_id: str) -> _Worker | None:
+        for workers in self._workers.values():
+            for worker in workers:
+                if worker.job == job_id:
+                    return worker
+        return None
+
+    def _kill_if_still(self, worker: _Worker, job_id: str) -> None:
+        with self._lock:
+            if worker.job != job_id or not worker.alive:
+                return
+            log.warning("job %s ignored its cancel; replacing worker %s", job_id, worker.name)
+            worker.process.kill()
+
+    def _finish(self, job_id: str, status: str) -> None:
+        self._statuses[job_id] = status
+        event = self._events.pop(job_id, None)
+        if event is not None:
+            event.set()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._wake_w.send(b"")
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                workers = [w for ws in self._workers.values() for w in ws if w.process is not None]
+                waitables: list[Any] = [self._wake_r]
+                for w in workers:
+                    if w.conn is not None:
+                        waitables.append(w.conn)
+                    waitables.append(w.process.sentinel)
+            try:
+                ready = wait(waitables, timeout=1.0)
+            except (OSError, ValueError):
+                ready = []
+            if self._wake_r in ready:
+                with contextlib.suppress(OSError, EOFError):
+                    while self._wake_r.poll():
+                        self._wake_r.recv_bytes()
+            with self._lock:
+                if self._closed:
+                    return
+                for worker in workers:
+                    self._drain(worker)
+                    if worker.process is not None and not worker.process.is_alive():
+                        self._on_death(worker)
+                for device_id in list(self._pending):
+                    self._assign(device_id)
+
+    def _drain(self, worker: _Worker) -> None:
+        conn = worker.conn
+        if conn is None:
+            return
+        try:
+            while conn.poll():
+                message = conn.recv()
+                self._on_message(worker, message)
+        except (EOFError, OSError):
+            return
+
+    def _on_message(self, worker: _Worker, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "ready":
+            worker.ready = True
+        elif kind == "warn":
+            log.warning("worker %s: %s", worker.name, message[1])
+        elif kind == "done":
+            _, job_id, status = message
+            if worker.job == job_id:
+                worker.job = None
+            self._finish(job_id, status)
+            self._assign(worker.device.id)
+
+    def _on_death(self, worker: _Worker) -> None:
+        code = worker.process.exitcode
+        job_id = worker.job
+        worker.job = None
+        log.warning("worker %s exited with code %s", worker.name, code)
+        if job_id is not None:
+            self._fail_lost(job_id, worker, code)
+            self._finish(job_id, "failed")
+        if self._closed:
+            return
+        worker.early_deaths = 0 if worker.ready else worker.early_deaths + 1
+        if worker.early_deaths >= 3:
+            self._fail_pending(
+                worker.device.id,
+                f"the worker for {worker.device.id} exits before it is ready (exit code {code}, "
+                f"{worker.early_deaths} times); run `dunes doctor` and see the log",
+            )
+            worker.early_deaths = 0
+            worker.process = None
+            return
+        if self._pending.get(worker.device.id):
+            self._start(worker)
+        else:
+            worker.process = None
+
+    def _fail_pending(self, device_id: str, message: str) -> None:
+        queue = self._pending.get(device_id)
+        while queue:
+            job_id, _ = queue.popleft()
+            try:
+                store = self._store()
+                store.update_job(job_id, status="failed", error=message, step="failed")
+                store.add_job_event(
+                    job_id, step="failed", progress=1.0, message=message, status="failed"
+                )
+            except Exception:
+                log.exception("could not fail job %s", job_id)
+            self._finish(job_id, "failed")
+
+    def _fail_lost(self, job_id: str, worker: _Worker, code: int | None) -> None:
+        try:
+            store = self._store()
+            job = store.get_job(job_id)
+            if job.status in ("succeeded", "failed", "cancelled"):
+                return
+            message = (
+                f"worker process for {worker.device.id} died (exit code {code}) during the job; "
+                "the job was not retried. Check memory (dunes doctor) and resubmit"
+            )
+            store.update_job(job_id, status="failed", error=message, step="failed")
+            store.add_job_event(
+                job_id, step="failed", progress=1.0, message=message, status="failed"
+            )
+        except Exception:
+            log.exception("could not record the loss of job %s", job_id)
+
+    _store_obj: Any = None
+
+    def _store(self) -> Any:
+        if self._store_obj is None:
+            from dunes.orchestration.store import open_job_store
+
+            self._store_obj = open_job_store(self.settings)
+        return self._store_obj

@@ -1,0 +1,303 @@
+"""Inside a worker: one ``DeviceRuntime`` per process, pinned to one device, kept for its life.
+
+The runtime holds what is expensive to build (the store's engine, the device inventory, the
+``AgentRuntime`` with its models) and runs jobs by id: it reads the request from the store,
+claims the job so a redelivered message does not run it twice, runs the pipeline, and writes the
+outcome back. Whatever a job raises fails that job; the worker goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from dunes.config import Settings
+from dunes.devices import Inventory, discover
+from dunes.errors import DunesError, JobCancelledError, JobNotFoundError
+from dunes.orchestration import pipeline
+from dunes.orchestration.jobs import TERMINAL_STATUSES, JobRequest, JobResult
+from dunes.orchestration.store import chunk_id, open_job_store
+
+if TYPE_CHECKING:
+    from dunes.agents import AgentRuntime
+    from dunes.beluga import GraphStore
+
+log = logging.getLogger(__name__)
+
+
+def attempt_key(job_id: str, attempt: int) -> str:
+    """The claim key of one execution attempt: the job id itself for the first."""
+    return job_id if attempt == 0 else f"{job_id}@{attempt}"
+
+
+class DeviceRuntime:
+    """Everything one worker process keeps loaded for its device."""
+
+    def __init__(
+        self, settings: Settings, device: str, *, worker: str, label: str | None = None
+    ) -> None:
+        self.settings = settings
+        self.device = device
+        #: The device as the submitting host names it (a pinned GPU is cuda:0 in here).
+        self.label = label or device
+        self.worker = worker
+        self._store: GraphStore | None = None
+        self._agents: AgentRuntime | None = None
+        self._inventory: Inventory | None = None
+        self._lock = threading.Lock()
+        self.jobs_run = 0
+
+    @property
+    def store(self) -> GraphStore:
+        if self._store is None:
+            self._store = open_job_store(self.settings)
+        return self._store
+
+    @property
+    def inventory(self) -> Inventory:
+        if self._inventory is None:
+            self._inventory = discover()
+        return self._inventory
+
+    @property
+    def agents(self) -> AgentRuntime:
+        """The agents, built on first use and then kept (their models stay resident)."""
+        with self._lock:
+            if self._agents is None:
+                from dunes.agents import AgentRuntime
+
+                self._agents = AgentRuntime(self.settings, inventory=self.inventory)
+            return self._agents
+
+    def warm(self, *, agents: bool = False) -> None:
+        """Load the store, the simulator and (optionally) the agents' models now."""
+        _ = self.store, self.inventory
+        from dunes.quantum.backend import aer_info
+
+        aer_info()
+        if agents:
+            runtime = self.agents
+            if hasattr(runtime, "warm"):
+                runtime.warm()
+
+    # --- running jobs ------------------------------------------------------------------------
+
+    def execute(self, job_id: str, *, attempt: int = 0) -> str:
+        """Run job ``job_id`` once; return its final status ('skipped' when not ours to run)."""
+        store = self.store
+        try:
+            job = store.get_job(job_id)
+        except JobNotFoundError:
+            log.warning("job %s is not in the store; message dropped", job_id)
+            return "skipped"
+        if job.status in TERMINAL_STATUSES:
+            return "skipped"
+        if not store.claim_job(attempt_key(job_id, attempt), worker=self.worker):
+            log.info("job %s attempt %d already claimed; not running it twice", job_id, attempt)
+            return "skipped"
+        try:
+            return self._run(job_id, job.kind, dict(job.input), attempt=attempt)
+        except JobCancelledError:
+            return "cancelled"
+        finally:
+            self.jobs_run += 1
+            parent = job.input.get("parent") if job.kind == "chunk" else None
+            if parent:
+                try:
+                    gather(store, parent, worker=self.worker)
+                except Exception:
+                    log.exception("gathering batch %s failed", parent)
+
+    def _run(self, job_id: str, kind: str, data: dict[str, Any], *, attempt: int) -> str:
+        store = self.store
+        note = f" (attempt {attempt + 1})" if attempt else ""
+        store.update_job(job_id, status="running", step="start", progress=0.0, device=self.label)
+        store.add_job_event(
+            job_id,
+            step="start",
+            progress=0.0,
+            message=f"running on {self.label} by {self.worker}{note}",
+            status="running",
+        )
+        if kind == "chunk":
+            _mark_parent_running(store, data["parent"], self.label)
+
+        def report(step: str, progress: float, message: str) -> None:
+            current = store.get_job(job_id)
+            if current.status == "cancelled":
+                raise JobCancelledError(f"job {job_id} was cancelled during step {step}")
+            store.update_job(job_id, step=step, progress=progress)
+            store.add_job_event(job_id, step=step, progress=progress, message=message)
+
+        ctx = pipeline.StepContext(
+            settings=self.settings,
+            device=self.device,
+            inventory=self.inventory,
+            report=report,
+            job_id=job_id,
+        )
+        try:
+            result = self.run_request(ctx, kind, data)
+        except JobCancelledError as exc:
+            store.add_job_event(
+                job_id, step="cancelled", progress=1.0, message=str(exc), status="cancelled"
+            )
+            return "cancelled"
+        except DunesError as exc:
+            return self._fail(job_id, str(exc))
+        except Exception as exc:  # a bug in a step fails the job, never the worker
+            log.exception("job %s raised", job_id)
+            return self._fail(job_id, f"{type(exc).__name__}: {exc}")
+        payload = result.model_dump(mode="json")
+        store.update_job(
+            job_id,
+            status="succeeded",
+            progress=1.0,
+            step="done",
+            result=payload,
+            device=self.label,
+        )
+        store.add_job_event(
+            job_id, step="done", progress=1.0, message="succeeded", status="succeeded"
+        )
+        return "succeeded"
+
+    def run_request(self, ctx: pipeline.StepContext, kind: str, data: dict[str, Any]) -> JobResult:
+        """Dispatch on the job kind; the pipeline does the work."""
+        if kind == "chunk":
+            request = JobRequest.model_validate(data["request"])
+            return pipeline.run_circuits(
+                ctx, self.store, request, request.batch_circuits(), kind="chunk"
+            )
+        request = JobRequest.model_validate(data)
+        if request.kind == "task":
+            return pipeline.run_task(ctx, self.agents, self.store, request)
+        if request.kind == "maml":
+            return self._run_maml(ctx, request)
+        return pipeline.run_circuits(
+            ctx, self.store, request, request.batch_circuits(), kind=request.kind
+        )
+
+    def _run_maml(self, ctx: pipeline.StepContext, request: JobRequest) -> JobResult:
+        from dunes.maml import run_document
+
+        assert request.maml is not None
+        ctx.report("maml", 0.1, "running the document")
+        outcome = run_document(
+            request.maml, settings=self.settings, store=self.store, job_id=ctx.job_id
+        )
+        ctx.report("maml", 1.0, "document done")
+        return JobResult(
+            job_id=ctx.job_id or "",
+            status="succeeded",
+            kind="maml",
+            device=self.device,
+            maml=pipeline.to_jsonable(outcome),
+        )
+
+    def _fail(self, job_id: str, message: str) -> str:
+        store = self.store
+        try:
+            store.update_job(job_id, status="failed", error=message, step="failed")
+        except JobCancelledError:
+            return "cancelled"
+        store.add_job_event(job_id, step="failed", progress=1.0, message=message, status="failed")
+        return "failed"
+
+
+def _mark_parent_running(store: GraphStore, parent: str, device: str) -> None:
+    job = store.get_job(parent)
+    if job.status == "queued":
+        store.update_job(parent, status="running", step="chunks", device=device)
+
+
+def gather(store: GraphStore, parent: str, *, worker: str) -> bool:
+    """Assemble a batch once all its chunks are done; exactly one caller does it (a claim)."""
+    first = store.get_job(chunk_id(parent, 0))
+    total = int(first.input.get("chunks", 1))
+    chunks = [first] + [store.get_job(chunk_id(parent, i)) for i in range(1, total)]
+    done = [c for c in chunks if c.status in TERMINAL_STATUSES]
+    parent_job = store.get_job(parent)
+    if parent_job.status in TERMINAL_STATUSES:
+        return False
+    if len(done) < total:
+        store.update_job(parent, progress=len(done) / total)
+        return False
+    if not store.claim_job(f"gather:{parent}", worker=worker):
+        return False
+    failed = [c for c in chunks if c.status != "succeeded"]
+    if failed:
+        bad = failed[0]
+        offset = bad.input.get("offset", 0)
+        reason = bad.error or bad.status
+        message = (
+            f"batch chunk {bad.input.get('index')} (circuits from {offset}) {bad.status}: {reason}"
+        )
+        store.update_job(parent, status="failed", error=message, step="failed", progress=1.0)
+        store.add_job_event(parent, step="failed", progress=1.0, message=message, status="failed")
+        return True
+    results: list[Any] = []
+    graph: dict[str, Any] = {"chunks": []}
+    timings: dict[str, float] = {}
+    devices: list[str] = []
+    for chunk in chunks:
+        data = chunk.result or {}
+        results.extend(data.get("results") or [data.get("simulation")])
+        graph["chunks"].append(
+            {"job_id": chunk.id, "device": chunk.device, **data.get("graph", {})}
+        )
+        for key, value in (data.get("timings") or {}).items():
+            timings[key] = max(timings.get(key, 0.0), float(value))
+        if chunk.device and chunk.device not in devices:
+            devices.append(chunk.device)
+    result = JobResult(
+        job_id=parent,
+        status="succeeded",
+        kind="batch",
+        device=",".join(devices) or None,
+        results=results,
+        graph=graph,
+        timings=timings,
+    )
+    store.update_job(
+        parent,
+        status="succeeded",
+        progress=1.0,
+        step="done",
+        result=result.model_dump(mode="json"),
+        device=devices[0] if devices else None,
+    )
+    store.add_job_event(
+        parent,
+        step="done",
+        progress=1.0,
+        message=f"{len(results)} results from {total} chunk(s) on {', '.join(devices)}",
+        status="succeeded",
+    )
+    return True
+
+
+def split(items: list[Any], parts: int) -> list[tuple[int, list[Any]]]:
+    """Contiguous, near-equal chunks with their offsets (order kept for the gather)."""
+    parts = max(1, min(parts, len(items)))
+    size = math.ceil(len(items) / parts)
+    out = []
+    for offset in range(0, len(items), size):
+        out.append((offset, items[offset : offset + size]))
+    return out
+
+
+def wait_until(predicate: Any, *, timeout: float, interval: float = 0.01) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` passes (backing off to 50 ms)."""
+    deadline = time.monotonic() + timeout
+    delay = interval
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.05)

@@ -1,0 +1,262 @@
+"""The Orchestrator: the one service every interface calls to run work, whatever executes it."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from dunes.config import Settings, get_settings
+from dunes.errors import BrokerUnavailableError, InvalidInputError, JobError, JobNotFoundError
+from dunes.orchestration.executors.base import Executor
+from dunes.orchestration.jobs import TERMINAL_STATUSES, Job, JobEvent, JobRequest, JobResult
+from dunes.orchestration.runner import split
+from dunes.orchestration.store import chunk_id, open_job_store, to_event, to_job, to_result
+from dunes.validation import parse_model
+
+if TYPE_CHECKING:
+    from dunes.beluga import GraphStore
+
+log = logging.getLogger(__name__)
+
+EXECUTORS = ("local", "celery")
+
+
+def make_executor(kind: str, settings: Settings) -> Executor:
+    """The executor named ``kind``.
+
+    Raises:
+        InvalidInputError: ``kind`` is not one of the executors.
+    """
+    if kind == "local":
+        from dunes.orchestration.executors.local import LocalExecutor
+
+        return LocalExecutor(settings)
+    if kind == "celery":
+        from dunes.orchestration.executors.celery_app import CeleryExecutor
+
+        return CeleryExecutor(settings)
+    raise InvalidInputError(
+        f"executor {kind!r} not known; accepted: {', '.join(EXECUTORS)}", field="executor"
+    )
+
+
+class Orchestrator:
+    """Submit jobs, follow them, fetch their results; records live in the BELUGA store."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        executor: str | Executor | None = None,
+        *,
+        store: GraphStore | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self._store = store
+        if executor is None or isinstance(executor, str):
+            self._executor_kind = executor or self.settings.executor.kind
+            self._executor: Executor | None = None
+        else:
+            self._executor_kind = executor.name
+            self._executor = executor
+
+    @property
+    def store(self) -> GraphStore:
+        if self._store is None:
+            self._store = open_job_store(self.settings)
+        return self._store
+
+    @property
+    def executor(self) -> Executor:
+        """The executor, created on first use (local workers start with the first job)."""
+        if self._executor is None:
+            self._executor = make_executor(self._executor_kind, self.settings)
+        return self._executor
+
+    def __enter__(self) -> Orchestrator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the API ---------------------------------------------------------------------------------
+
+    def submit(self, request: JobRequest | dict[str, Any]) -> str:
+        """Record the job as queued, hand it to the executor, return its id.
+
+        Raises:
+            InvalidInputError: the request is malformed (names the field).
+            BrokerUnavailableError: the broker cannot be reached; the job record says so.
+        """
+        if not isinstance(request, JobRequest):
+            request = parse_model(JobRequest, request)
+        executor = self.executor
+        job_id = uuid.uuid4().hex
+        store = self.store
+        store.create_job(job_id=job_id, kind=request.kind, input=request.model_dump(mode="json"))
+        try:
+            if request.kind == "batch":
+                self._submit_batch(job_id, request, executor)
+            else:
+                executor.dispatch(job_id, device=request.device or executor.route())
+        except BrokerUnavailableError as exc:
+            self._fail(job_id, f"not submitted: {exc}")
+            raise
+        except JobError as exc:
+            self._fail(job_id, f"not submitted: {exc}")
+            raise
+        return job_id
+
+    def _submit_batch(self, job_id: str, request: JobRequest, executor: Executor) -> None:
+        circuits = request.batch_circuits()
+        slots = [request.device] if request.device else executor.slots()
+        parts = split(circuits, len(slots))
+        base = request.model_dump(mode="json", exclude={"circuits", "circuit", "sweep"})
+        store = self.store
+        for index, (offset, part) in enumerate(parts):
+            store.create_job(
+                job_id=chunk_id(job_id, index),
+                kind="chunk",
+                input={
+                    "parent": job_id,
+                    "index": index,
+                    "offset": offset,
+                    "chunks": len(parts),
+                    "request": {**base, "circuits": part},
+                },
+            )
+        store.add_job_event(
+            job_id,
+            step="split",
+            progress=0.0,
+            message=f"{len(circuits)} circuits in {len(parts)} chunk(s) over {', '.join(slots[: len(parts)])}",
+        )
+        for index, _ in enumerate(parts):
+            executor.dispatch(chunk_id(job_id, index), device=slots[index % len(slots)])
+
+    def _fail(self, job_id: str, message: str) -> None:
+        store = self.store
+        store.update_job(job_id, status="failed", error=message, step="submit")
+        store.add_job_event(job_id, step="submit", progress=0.0, message=message, status="failed")
+
+    def status(self, job_id: str) -> Job:
+        """Where the job stands.
+
+        Raises:
+            JobNotFoundError: no job has this id.
+        """
+        return to_job(self.store.get_job(job_id))
+
+    def result(self, job_id: str, *, wait: bool = True, timeout: float | None = None) -> JobResult:
+        """The job's result; with ``wait`` block until it is done (succeeded, failed, cancelled).
+
+        A failed or cancelled job returns its ``JobResult`` with ``status`` and ``error`` set.
+
+        Raises:
+            JobNotFoundError: no job has this id.
+            JobError: ``wait`` ran past ``timeout`` (default: executor.job_wait_timeout_s).
+        """
+        store = self.store
+        record = store.get_job(job_id)
+        if not wait or record.status in TERMINAL_STATUSES:
+            return to_result(record)
+        limit = self.settings.executor.job_wait_timeout_s if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        executor = self.executor
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise JobError(
+                    f"job {job_id} is still {record.status} (step {record.step}) after {limit:g} s; "
+                    f"wait longer (timeout=) or follow it with `dunes jobs wait {job_id}`"
+                )
+            executor.wait(job_id, min(remaining, 0.05))
+            record = store.get_job(job_id)
+            if record.status in TERMINAL_STATUSES:
+                return to_result(record)
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a queued or running job; a finished job is returned unchanged.
+
+        Raises:
+            JobNotFoundError: no job has this id.
+        """
+        store = self.store
+        record = store.get_job(job_id)
+        if record.status in TERMINAL_STATUSES:
+            return to_job(record)
+        store.update_job(job_id, status="cancelled", error="cancelled on request", step="cancelled")
+        store.add_job_event(
+            job_id,
+            step="cancelled",
+            progress=record.progress,
+            message="cancelled on request",
+            status="cancelled",
+        )
+        targets = [job_id]
+        if record.kind == "batch":
+            index = 0
+            while True:
+                try:
+                    child = store.get_job(chunk_id(job_id, index))
+                except JobNotFoundError:
+                    break
+                if child.status not in TERMINAL_STATUSES:
+                    store.update_job(child.id, status="cancelled", error="batch cancelled")
+                    targets.append(child.id)
+                index += 1
+        for target in targets:
+            try:
+                self.executor.cancel(target)
+            except JobError as exc:
+                log.warning("cancel of %s reached the store but not the workers: %s", target, exc)
+        return to_job(store.get_job(job_id))
+
+    def events(
+        self, job_id: str, *, after_seq: int = 0, follow: bool = False, timeout: float | None = None
+    ) -> Iterator[JobEvent]:
+        """The job's progress events after ``after_seq``; with ``follow`` until the job is done.
+
+        Raises:
+            JobNotFoundError: no job has this id.
+        """
+        store = self.store
+        store.get_job(job_id)
+        seq = after_seq
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.01
+        while True:
+            batch = store.job_events(job_id, after_seq=seq)
+            for record in batch:
+                seq = record.seq
+                yield to_event(record)
+            if not follow:
+                return
+            if batch:
+                delay = 0.01
+                continue
+            if store.get_job(job_id).status in TERMINAL_STATUSES:
+                for record in store.job_events(job_id, after_seq=seq):
+                    seq = record.seq
+                    yield to_event(record)
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                return
+            if self._executor is not None:
+                self._executor.wait(job_id, delay)
+            else:
+                time.sleep(delay)
+            delay = min(delay * 1.5, 0.2)
+
+    def list(self, *, status: str | None = None, limit: int = 50, offset: int = 0) -> list[Job]:
+        """Jobs, newest first (chunks of batches are left out)."""
+        records = self.store.list_jobs(status=status, limit=limit, offset=offset)
+        return [to_job(r) for r in records if r.kind != "chunk"]
+
+    def close(self) -> None:
+        """Stop the executor's workers and connections."""
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None

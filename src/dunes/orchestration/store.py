@@ -1,0 +1,71 @@
+"""The seam to the BELUGA store: open it, and turn its job records into orchestration models."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dunes.config import Settings
+from dunes.orchestration.jobs import Job, JobEvent, JobResult
+
+if TYPE_CHECKING:
+    from dunes.beluga import GraphStore
+
+
+def open_job_store(settings: Settings) -> GraphStore:
+    """The BELUGA store for ``settings`` (migrations applied)."""
+    from dunes.beluga import open_store
+
+    return open_store(settings)
+
+
+def chunk_id(parent: str, index: int) -> str:
+    """Id of the ``index``-th chunk of batch ``parent``."""
+    return f"{parent}-c{index}"
+
+
+def to_job(record: Any) -> Job:
+    """A ``Job`` from the store's ``JobRecord``."""
+    return Job(
+        job_id=record.id,
+        kind=record.kind,
+        status=record.status,
+        progress=record.progress or 0.0,
+        step=record.step,
+        error=record.error,
+        device=record.device,
+        created_at=record.created_at,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        input=dict(record.input or {}),
+    )
+
+
+def to_event(record: Any) -> JobEvent:
+    """A ``JobEvent`` from the store's ``JobEventRecord``."""
+    return JobEvent(
+        job_id=record.job_id,
+        seq=record.seq,
+        step=record.step,
+        progress=record.progress,
+        message=record.message or "",
+        status=record.status,
+        at=record.at,
+    )
+
+
+def to_result(record: Any) -> JobResult:
+    """The ``JobResult`` of a record: the stored result when there is one, else its status."""
+    if record.result:
+        data = dict(record.result)
+        data["job_id"] = record.id
+        data["status"] = record.status
+        if record.error:
+            data["error"] = record.error
+        return JobResult.model_validate(data)
+    return JobResult(
+        job_id=record.id,
+        status=record.status,
+        kind=record.kind,
+        error=record.error,
+        device=record.device,
+    )
