@@ -154,7 +154,10 @@ class Settings(BaseSettings):
 
 def get_settings(**overrides: object) -> Settings:
     """Read settings now (environment, then TOML file); ``overrides`` win over both."""
+    import tomllib
+
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     from dunes.errors import ConfigError
 
@@ -163,4 +166,13 @@ def get_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"invalid setting {where}: {first['msg']}", field=where) from exc
+        env = ENV_PREFIX + "__".join(str(p) for p in first["loc"]).upper()
+        raise ConfigError(
+            f"invalid setting {where} (env {env}): {first['msg']} (got {first.get('input')!r})",
+            field=where,
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        path = os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE)
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    except (SettingsError, OSError) as exc:
+        raise ConfigError(f"settings could not be read: {exc}") from exc

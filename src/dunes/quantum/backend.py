@@ -19,6 +19,11 @@ class AerInfo(BaseModel):
     version: str
     devices: tuple[str, ...]
     methods: tuple[str, ...]
+    options: tuple[str, ...] = ()
+
+    def supports(self, option: str) -> bool:
+        """Whether this Aer build knows the run option ``option`` (e.g. ``batched_shots_gpu``)."""
+        return option in self.options
 
     @property
     def gpu_build(self) -> bool:
@@ -48,4 +53,5 @@ def aer_info() -> AerInfo:
         version=version,
         devices=tuple(simulator.available_devices()),
         methods=tuple(simulator.available_methods()),
+        options=tuple(sorted(vars(AerSimulator._default_options()))),
     )

@@ -15,6 +15,9 @@ from dunes.quantum.gates import DIRECTIVES, GATES, signature, suggest
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
 
+#: Widest circuit dunes represents at all; simulation limits (``quantum.max_qubits``) are lower.
+MAX_CIRCUIT_QUBITS = 1024
+
 
 class Operation(BaseModel):
     """One gate or directive applied to qubits (and classical bits for ``measure``)."""
@@ -32,7 +35,7 @@ class CircuitSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    num_qubits: int = Field(ge=1)
+    num_qubits: int = Field(ge=1, le=MAX_CIRCUIT_QUBITS)
     num_clbits: int = Field(0, ge=0)
     operations: tuple[Operation, ...]
     name: str | None = None
@@ -136,12 +139,16 @@ class CircuitSpec(BaseModel):
 
 
 def _format_param(value: float) -> str:
+    """``pi/4`` style where that reads back as exactly the same float, else ``repr``."""
     for denominator in (1, 2, 3, 4, 6, 8, 16):
-        ratio = value * denominator / math.pi
-        if abs(ratio - round(ratio)) < 1e-12 and round(ratio) != 0:
-            num = round(ratio)
-            head = "pi" if num == 1 else "-pi" if num == -1 else f"{num}*pi"
-            return head if denominator == 1 else f"{head}/{denominator}"
+        num = round(value * denominator / math.pi)
+        if num == 0 or abs(num) > 64:
+            continue
+        head = "pi" if num == 1 else "-pi" if num == -1 else f"{num}*pi"
+        text = head if denominator == 1 else f"{head}/{denominator}"
+        exact = (num * math.pi if abs(num) != 1 else math.copysign(math.pi, num)) / denominator
+        if exact == value:
+            return text
     return repr(float(value))
 
 

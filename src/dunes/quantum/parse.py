@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from dunes.errors import CircuitSyntaxError, CircuitValidationError
-from dunes.quantum.circuit import CircuitSpec, Operation
+from dunes.quantum.circuit import MAX_CIRCUIT_QUBITS, CircuitSpec, Operation
 from dunes.quantum.gates import DIRECTIVES, GATES, canonical_name, signature, suggest
 
 CircuitFormat = Literal["auto", "seed", "qasm2", "qasm3", "json"]
@@ -66,6 +66,11 @@ def parse_circuit(
         CircuitSyntaxError: the text does not parse (with line and column).
         CircuitValidationError: it parses but breaks a rule (gate, arity, range, empty).
     """
+    if num_qubits is not None and not 1 <= num_qubits <= MAX_CIRCUIT_QUBITS:
+        raise CircuitValidationError(
+            f"num_qubits={num_qubits} is out of range; give 1..{MAX_CIRCUIT_QUBITS}",
+            field="num_qubits",
+        )
     if not isinstance(source, str):
         return _from_json_value(source, num_qubits=num_qubits, name=name)
     kind = detect_format(source) if fmt == "auto" else fmt
@@ -187,11 +192,17 @@ def _eval_param(cur: _Cursor, text: str, pos: int) -> float:
         raise cur.error(
             f"cannot read parameter {text!r}", pos + max((exc.offset or 1) - 1, 0)
         ) from exc
+    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
+        raise cur.error(f"cannot read parameter {text!r}", pos) from exc
 
     def walk(node: ast.AST) -> float:
         if isinstance(node, ast.Expression):
             return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, int | float)
+            and not isinstance(node.value, bool)
+        ):
             return float(node.value)
         if isinstance(node, ast.Name) and node.id.lower() in _CONSTANTS:
             return _CONSTANTS[node.id.lower()]
@@ -199,24 +210,31 @@ def _eval_param(cur: _Cursor, text: str, pos: int) -> float:
             value = walk(node.operand)
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            try:
-                return _BINARY[type(node.op)](walk(node.left), walk(node.right))
-            except (ZeroDivisionError, OverflowError) as exc:
-                raise cur.error(f"parameter {text!r}: {exc}", pos) from exc
+            return _BINARY[type(node.op)](walk(node.left), walk(node.right))
         column = pos + getattr(node, "col_offset", 0)
         raise cur.error(
             f"parameter {text!r}: only numbers, pi, tau, e and + - * / ** are allowed", column
         )
 
-    value = walk(tree)
-    if not math.isfinite(value):
-        raise cur.error(f"parameter {text!r} is not a finite number", pos)
+    try:
+        value = walk(tree)
+    except (ZeroDivisionError, OverflowError, RecursionError) as exc:
+        raise cur.error(f"parameter {text!r}: {type(exc).__name__}: {exc}", pos) from exc
+    if not isinstance(value, float) or not math.isfinite(value):
+        raise cur.error(f"parameter {text!r} is not a finite real number", pos)
     return value
 
 
 def _read_index(cur: _Cursor, text: str, pos: int, what: str) -> int:
     if not re.fullmatch(r"\d+", text):
         raise cur.error(f"{what} must be a non-negative integer, got {text!r}", pos)
+    if len(text) > 6 or int(text) >= MAX_CIRCUIT_QUBITS:
+        line, column = cur.where(pos)
+        raise CircuitValidationError(
+            f"line {line}, column {column}: {what} {text} is too large "
+            f"(dunes accepts indices 0..{MAX_CIRCUIT_QUBITS - 1})",
+            field="circuit",
+        )
     return int(text)
 
 
@@ -348,10 +366,28 @@ def _from_json_value(value: Any, *, num_qubits: int | None, name: str | None) ->
                 f"gate {index}: 'qubits', 'params' and 'clbits' must be lists",
                 field=f"gates[{index}]",
             )
-        args = [str(p) for p in params] + [
-            str(_json_int(q, f"gates[{index}].qubits")) for q in qubits
-        ]
-        args += [str(_json_int(c, f"gates[{index}].clbits")) for c in clbits]
+        if not _NAME.fullmatch(gate):
+            raise CircuitValidationError(
+                f"gate {index}: {gate!r} is not a gate name (letters, digits, '_')",
+                field=f"gates[{index}]",
+            )
+        texts = [_json_param(p, f"gates[{index}].params") for p in params]
+        qubit_texts = [str(_json_int(q, f"gates[{index}].qubits")) for q in qubits]
+        clbit_texts = [str(_json_int(c, f"gates[{index}].clbits")) for c in clbits]
+        if canonical_name(gate) == "measure" and clbit_texts:
+            if len(clbit_texts) != len(qubit_texts) or texts:
+                raise CircuitValidationError(
+                    f"gate {index}: measure needs one classical bit per qubit and no params",
+                    field=f"gates[{index}]",
+                )
+            # One line per JSON gate keeps syntax errors pointing at the right gate.
+            statements.append(
+                "; ".join(
+                    f"{gate}({q}, {c})" for q, c in zip(qubit_texts, clbit_texts, strict=True)
+                )
+            )
+            continue
+        args = texts + qubit_texts + clbit_texts
         statements.append(f"{gate}({', '.join(args)})" if args else gate)
     try:
         return parse_seed("\n".join(statements), num_qubits=num_qubits, name=name)
@@ -362,6 +398,17 @@ def _from_json_value(value: Any, *, num_qubits: int | None, name: str | None) ->
         raise CircuitValidationError(f"gate {index}: {detail}", field=f"gates[{index}]") from exc
 
 
+def _json_param(value: Any, field: str) -> str:
+    """A parameter as seed text: a number, or an expression such as ``"pi/2"``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, str) and value.strip() and not set(value) & set(";,\n\r#"):
+        return value
+    raise CircuitValidationError(
+        f"{field} must be a number or an expression like 'pi/2', got {value!r}", field=field
+    )
+
+
 def _json_int(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise CircuitValidationError(f"{field} must be an integer, got {value!r}", field=field)
@@ -370,12 +417,17 @@ def _json_int(value: Any, field: str) -> int:
 
 # --- OpenQASM ------------------------------------------------------------------------------
 
-_QASM_POSITION = re.compile(r"(?:line\s*(\d+)[^\d]+(?:column|col)\s*(\d+))|(?:(\d+),(\d+):)")
+_QASM_POSITION = re.compile(
+    r"(?:line\s*(\d+)[^\d]+(?:column|col)\s*(\d+))"
+    r"|(?:(?:<input>:)?(\d+),(\d+):)"
+    r"|(?:L(\d+):C(\d+):)"
+)
 
 
 def _from_qasm(
     text: str, kind: Literal["qasm2", "qasm3"], *, num_qubits: int | None, name: str | None
 ) -> CircuitSpec:
+    label = "OpenQASM 3" if kind == "qasm3" else "OpenQASM 2"
     try:
         if kind == "qasm2":
             from qiskit import qasm2
@@ -384,6 +436,7 @@ def _from_qasm(
         else:
             from qiskit import qasm3
 
+            _check_qasm3_syntax(text)
             circuit = qasm3.loads(text)
     except ImportError as exc:
         from dunes.errors import MissingDependencyError
@@ -391,31 +444,89 @@ def _from_qasm(
         raise MissingDependencyError(
             "OpenQASM 3 needs qiskit-qasm3-import: pip install qiskit-qasm3-import"
         ) from exc
+    except CircuitSyntaxError:
+        raise
     except Exception as exc:  # qiskit raises several unrelated types for bad input
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        match = _QASM_POSITION.search(str(exc))
+        text_of = str(exc).strip().strip('"').strip()
+        message = text_of.splitlines()[0] if text_of else type(exc).__name__
+        match = _QASM_POSITION.search(text_of)
         line = column = None
         if match:
             groups = [g for g in match.groups() if g is not None]
-            line, column = int(groups[0]), int(groups[1])
-        label = "OpenQASM 3" if kind == "qasm3" else "OpenQASM 2"
+            # Qiskit counts columns from 0; dunes reports them from 1 like editors do.
+            line, column = int(groups[0]), int(groups[1]) + 1
+            message = _QASM_POSITION.sub("", message, count=1).strip(" :")
         raise CircuitSyntaxError(f"{label}: {message}", line=line, column=column) from exc
     return from_qiskit(circuit, num_qubits=num_qubits, name=name)
+
+
+def _check_qasm3_syntax(text: str) -> None:
+    """Parse OpenQASM 3 with a listener that keeps the first syntax error's position.
+
+    The importer raises a bare ``QASM3ParsingError`` without a position and lets ANTLR print to
+    stderr; this parse is silent and says where the text breaks.
+    """
+    from antlr4 import CommonTokenStream, InputStream
+    from antlr4.error.ErrorListener import ErrorListener
+    from openqasm3._antlr.qasm3Lexer import qasm3Lexer
+    from openqasm3._antlr.qasm3Parser import qasm3Parser
+
+    errors: list[tuple[int, int, str]] = []
+
+    class _Collect(ErrorListener):  # type: ignore[misc]
+        def syntaxError(
+            self,
+            recognizer: object,
+            offendingSymbol: object,
+            line: int,
+            column: int,
+            msg: str,
+            e: object,
+        ) -> None:
+            errors.append((line, column, msg))
+
+    lexer = qasm3Lexer(InputStream(text))
+    lexer.removeErrorListeners()
+    lexer.addErrorListener(_Collect())
+    parser = qasm3Parser(CommonTokenStream(lexer))
+    parser.removeErrorListeners()
+    parser.addErrorListener(_Collect())
+    parser.program()
+    if errors:
+        line, column, msg = errors[0]
+        raise CircuitSyntaxError(f"OpenQASM 3: {msg}", line=line, column=column + 1)
+
+
+#: Qiskit instructions for classical control flow, which dunes does not simulate.
+_CONTROL_FLOW = ("if_else", "while_loop", "for_loop", "switch_case", "break_loop", "continue_loop")
 
 
 def from_qiskit(
     circuit: Any, *, num_qubits: int | None = None, name: str | None = None
 ) -> CircuitSpec:
-    """Convert a Qiskit QuantumCircuit, decomposing gates dunes does not name itself."""
+    """Convert a Qiskit QuantumCircuit, decomposing gates dunes does not name itself.
+
+    Raises:
+        CircuitValidationError: control flow, unbound parameters, gates that do not decompose.
+    """
     for _ in range(8):
-        unknown = {
-            inst.operation.name
-            for inst in circuit.data
-            if canonical_name(inst.operation.name) is None
-        }
+        flow = sorted({i.operation.name for i in circuit.data if i.operation.name in _CONTROL_FLOW})
+        if flow:
+            raise CircuitValidationError(
+                f"classical control flow ({', '.join(flow)}) is not supported; give a circuit of "
+                "gates, measure, reset and barrier",
+                field="circuit",
+            )
+        unknown = {inst.operation.name for inst in circuit.data if not _maps_to_dunes_gate(inst)}
         if not unknown:
             break
-        circuit = circuit.decompose(gates_to_decompose=list(unknown))
+        try:
+            circuit = circuit.decompose(gates_to_decompose=list(unknown))
+        except Exception as exc:  # qiskit raises assorted types for gates without definition
+            raise CircuitValidationError(
+                f"cannot express {', '.join(sorted(unknown))} with standard gates: {exc}",
+                field="circuit",
+            ) from exc
     width = circuit.num_qubits if num_qubits is None else num_qubits
     if width < circuit.num_qubits:
         raise CircuitValidationError(
@@ -425,14 +536,13 @@ def from_qiskit(
     ops: list[Operation] = []
     for inst in circuit.data:
         op_name = canonical_name(inst.operation.name)
-        if op_name is None:
+        if op_name is None or not _maps_to_dunes_gate(inst):
             near = suggest(inst.operation.name)
             hint = f"; did you mean {', '.join(near)}?" if near else ""
             raise CircuitValidationError(
-                f"unknown gate {inst.operation.name!r}{hint}", field="circuit"
+                f"unknown gate {inst.operation.name!r} on {len(inst.qubits)} qubit(s){hint}",
+                field="circuit",
             )
-        if inst.operation.condition if hasattr(inst.operation, "condition") else False:
-            raise CircuitValidationError("classically conditioned gates are not supported")
         qubits = tuple(circuit.find_bit(q).index for q in inst.qubits)
         clbits = tuple(circuit.find_bit(c).index for c in inst.clbits)
         try:
@@ -443,7 +553,20 @@ def from_qiskit(
                 "bind every parameter to a number",
                 field="circuit",
             ) from exc
-        if op_name == "u2":
-            params = params[:2]
+        if op_name in ("barrier", "measure", "reset"):
+            params = ()
         ops.append(Operation(name=op_name, qubits=qubits, params=params, clbits=clbits))
     return _make_spec(width, circuit.num_clbits, ops, name or circuit.name)
+
+
+def _maps_to_dunes_gate(inst: Any) -> bool:
+    """Whether a Qiskit instruction is a dunes gate or directive with the same arity."""
+    op_name = canonical_name(inst.operation.name)
+    if op_name is None:
+        return False
+    if op_name in DIRECTIVES:
+        return True
+    gate = GATES[op_name]
+    params = len(inst.operation.params)
+    # Qiskit names multi-controlled X 'mcx' whatever the number of controls.
+    return len(inst.qubits) == gate.num_qubits and params == gate.num_params

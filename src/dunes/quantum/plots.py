@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dunes.errors import InvalidInputError
 from dunes.quantum.circuit import CircuitSpec
 from dunes.quantum.result import SimulationResult
 
@@ -27,7 +28,11 @@ def histogram_png(result: SimulationResult, path: Path, *, max_bars: int = 32) -
         values = dict(result.probabilities)
         title = "probabilities"
     else:
-        raise ValueError("result has neither counts nor probabilities to plot")
+        raise InvalidInputError(
+            "nothing to plot: the result has neither counts nor probabilities; "
+            "ask for shots (--shots N) or a statevector",
+            field="plot",
+        )
     top = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:max_bars]
     top.sort(key=lambda kv: kv[0])
     plt = _pyplot()

@@ -135,15 +135,17 @@ def _build_circuit(spec: CircuitSpec, opts: SimulationOptions, plan: AerPlan) ->
     from qiskit.quantum_info import Pauli
 
     body_ops, tail = spec.split_terminal_measurements()
+    # A circuit without measurements gets one classical bit per qubit for its counts.
+    body_clbits = spec.num_clbits if spec.has_measurements else 0
     body = CircuitSpec.model_construct(
-        num_qubits=spec.num_qubits, num_clbits=spec.num_clbits, operations=body_ops, name=spec.name
+        num_qubits=spec.num_qubits, num_clbits=body_clbits, operations=body_ops, name=spec.name
     ).to_qiskit()
-    qc = QuantumCircuit(spec.num_qubits, spec.num_clbits)
-    qc.compose(body, inplace=True)
-    if opts.wants_statevector and plan.method in ("statevector", "density_matrix"):
-        if plan.method == "statevector":
+    qc = QuantumCircuit(spec.num_qubits, body_clbits or spec.num_qubits)
+    qc.compose(body, qubits=range(spec.num_qubits), clbits=range(body_clbits), inplace=True)
+    if opts.wants_statevector:
+        if plan.method in ("statevector", "matrix_product_state"):
             qc.save_statevector(label="statevector")
-        else:
+        elif plan.method == "density_matrix":
             qc.save_density_matrix(label="density_matrix")
     for index, text in enumerate(opts.observables):
         qc.save_expectation_value(
@@ -156,7 +158,7 @@ def _build_circuit(spec: CircuitSpec, opts: SimulationOptions, plan: AerPlan) ->
             for op in tail:
                 qc.measure(list(op.qubits), list(op.clbits))
         elif not spec.has_measurements:
-            qc.measure_all()
+            qc.measure(range(spec.num_qubits), range(spec.num_qubits))
     basis = _basis_gates(plan.method, plan.aer_device) | {"measure", "barrier", "reset"}
     for _ in range(8):  # decompose what this Aer method lacks (rccx, ch, ... on some methods)
         missing = {

@@ -6,15 +6,34 @@ from pathlib import Path
 
 from dunes.config import Settings
 from dunes.devices import Inventory
+from dunes.errors import InvalidInputError
 from dunes.quantum import CircuitSpec, SimulationOptions, SimulationResult, parse_circuit, simulate
 from dunes.quantum.parse import CircuitFormat
 
+#: Suffixes that mark an argument as a circuit file rather than circuit text.
+CIRCUIT_FILE_SUFFIXES = (".qasm", ".qasm2", ".qasm3", ".json", ".txt", ".seed", ".circ")
+
 
 def load_circuit_text(source: str) -> str:
-    """Return ``source`` itself, or the content of the file it names."""
+    """Return ``source`` itself, or the content of the file it names.
+
+    Raises:
+        InvalidInputError: ``source`` names a circuit file that cannot be read.
+    """
+    if len(source) >= 4096 or "\n" in source or "(" in source or ";" in source:
+        return source
     candidate = Path(source)
-    if len(source) < 4096 and "\n" not in source and candidate.suffix and candidate.is_file():
-        return candidate.read_text(encoding="utf-8")
+    try:
+        if candidate.suffix and candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read circuit file {candidate}: {exc}") from exc
+    if candidate.suffix.lower() in CIRCUIT_FILE_SUFFIXES:
+        raise InvalidInputError(
+            f"circuit file {candidate} not found; give a readable file or circuit text such as "
+            "'h(0); cx(0,1)'",
+            field="circuit",
+        )
     return source
 
 
