@@ -104,6 +104,19 @@ def content_id(kind: str, data: Any) -> str:
     return hashlib.sha256(canonical_json({"kind": kind, "data": data}).encode()).hexdigest()
 
 
+def circuit_data(spec: CircuitSpec) -> dict[str, Any]:
+    """What a circuit node holds: seed notation, shape, and the full spec to rebuild it."""
+    return {
+        "circuit": spec.to_seed(),
+        "num_qubits": spec.num_qubits,
+        "num_clbits": spec.num_clbits,
+        "gate_count": spec.gate_count,
+        "depth": spec.depth,
+        "name": spec.name,
+        "spec": spec.model_dump(mode="json"),
+    }
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -744,15 +757,7 @@ class GraphStore:
         Returns ``{"circuit": ..., "simulation": ..., "quantum_state": ...}``; with ``job_id`` the
         simulation is linked to that job (``wasInformedBy``).
         """
-        circuit_data = {
-            "circuit": spec.to_seed(),
-            "num_qubits": spec.num_qubits,
-            "num_clbits": spec.num_clbits,
-            "gate_count": spec.gate_count,
-            "depth": spec.depth,
-            "name": spec.name,
-            "spec": spec.model_dump(mode="json"),
-        }
+        circuit = circuit_data(spec)
         state_data, artifact = self._state_data(result)
         identity = dict(state_data)
         if artifact is not None:
@@ -783,11 +788,11 @@ class GraphStore:
             _check_id(job_id, "job_id")
 
         def work(conn: Connection) -> dict[str, str]:
-            circuit = self._put_node(
+            circuit_id = self._put_node(
                 conn,
                 "entity",
                 "circuit",
-                circuit_data,
+                circuit,
                 spec.sha256(),
                 None,
                 spec.name or spec.to_seed()[:80],
@@ -801,9 +806,9 @@ class GraphStore:
             agent = self._put_node(
                 conn, "agent", "device", device_data, None, None, f"{run_device}@{host}"
             )
-            self._relate(conn, simulation, "used", circuit)
+            self._relate(conn, simulation, "used", circuit_id)
             self._relate(conn, state, "wasGeneratedBy", simulation)
-            self._relate(conn, state, "wasDerivedFrom", circuit)
+            self._relate(conn, state, "wasDerivedFrom", circuit_id)
             self._relate(conn, simulation, "wasAssociatedWith", agent)
             if job_id is not None:
                 conn.execute(
@@ -819,7 +824,7 @@ class GraphStore:
                     .on_conflict_do_nothing(index_elements=["id"])
                 )
                 self._relate(conn, simulation, "wasInformedBy", job_id)
-            return {"circuit": circuit, "simulation": simulation, "quantum_state": state}
+            return {"circuit": circuit_id, "simulation": simulation, "quantum_state": state}
 
         return self._write(work, "recording a simulation")
 
