@@ -10,7 +10,8 @@ import click
 import typer
 
 from dunes.errors import DunesError
-from dunes.interfaces.cli import quantum, serve
+from dunes.interfaces.cli import agents, maml, mcp_cmd, quantum, serve
+from dunes.interfaces.cli import jobs as jobs_cmd
 from dunes.interfaces.cli.common import err_console
 
 app = typer.Typer(
@@ -22,7 +23,14 @@ app = typer.Typer(
 )
 app.command()(quantum.simulate)
 app.command()(quantum.gpus)
+app.add_typer(agents.app, name="agents")
+app.add_typer(maml.app, name="maml")
 app.command()(serve.serve)
+app.command(name="mcp")(mcp_cmd.mcp)
+app.command()(jobs_cmd.run)
+app.add_typer(jobs_cmd.app, name="jobs")
+app.command()(jobs_cmd.worker)
+app.command()(jobs_cmd.doctor)
 
 
 def main() -> None:

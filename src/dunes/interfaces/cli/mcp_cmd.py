@@ -1,0 +1,52 @@
+"""``dunes mcp``: serve the MCP server over stdio (default) or streamable HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from dunes.config import get_settings
+
+
+def mcp(
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve streamable HTTP instead of stdio.")
+    ] = False,
+    host: Annotated[
+        str, typer.Option(help="HTTP address; off loopback a bearer token is required.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port.", min=1, max=65535)] = 8765,
+    require_token: Annotated[
+        bool,
+        typer.Option(
+            "--require-token",
+            help="Require a bearer token from api.api_keys on loopback too.",
+        ),
+    ] = False,
+) -> None:
+    """Serve dunes to AI assistants over the Model Context Protocol.
+
+    stdio by default (for Claude Desktop, Claude Code, MCP Inspector); with --http, stateless
+    streamable HTTP at http://HOST:PORT/mcp. Logs go to stderr.
+    """
+    from dunes.interfaces.mcp import create_server
+    from dunes.interfaces.mcp.http import accepted_tokens, serve_http
+
+    settings = get_settings()
+    if http:
+        accepted_tokens(settings, host=host, require_token=require_token)  # fail before loading
+    server = create_server(settings)
+    try:
+        if http:
+            serve_http(
+                server,
+                host=host,
+                port=port,
+                require_token=require_token,
+                log_level=settings.log_level.lower(),
+            )
+        else:
+            server.run("stdio")
+    finally:
+        server.close()
