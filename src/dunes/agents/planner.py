@@ -76,8 +76,11 @@ def _keyword_hits(text: str) -> list[_Hit]:
             for token, start, end in tokens:
                 if token == keyword:
                     continue
-                close = len(keyword) >= 5 and (
-                    difflib.SequenceMatcher(None, token, keyword).ratio() >= 0.8
+                # a typo keeps the first letter: "grovr", "teleportaton", not "state"/"wstate"
+                close = (
+                    len(keyword) >= 5
+                    and token[0] == keyword[0]
+                    and difflib.SequenceMatcher(None, token, keyword).ratio() >= 0.8
                 )
                 anagram = len(keyword) == 3 and sorted(token) == sorted(keyword)
                 # inflections: "teleporting", "groverian", "fourier's"

@@ -448,7 +448,7 @@ def _teleport(_: int, params: Params) -> list[Operation]:
 
 
 def _random(n: int, params: Params) -> list[Operation]:
-    depth = int(params.get("depth") or 5)
+    depth = int(5 if params.get("depth") is None else params["depth"])
     if depth < 1:
         raise InvalidInputError(f"random circuit depth must be >= 1; got {depth}", field="depth")
     rng = np.random.default_rng(params.get("seed"))
