@@ -1,0 +1,256 @@
+"""``dunes run``, ``dunes jobs list|show|cancel|wait``, ``dunes worker`` and ``dunes doctor``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from dunes.config import get_settings
+from dunes.errors import JobError
+from dunes.interfaces.cli.common import console, err_console, print_json
+from dunes.orchestration import JobRequest, JobResult, Orchestrator
+from dunes.orchestration.jobs import Job
+
+app = typer.Typer(help="Jobs in the BELUGA store: list, show, cancel, wait.")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+ExecutorOption = Annotated[
+    str | None, typer.Option("--executor", "-e", help="local|celery (default: settings).")
+]
+
+
+def run(
+    task: Annotated[
+        str, typer.Argument(help="The task in plain words, e.g. 'Design a 4-qubit GHZ state'.")
+    ],
+    executor: ExecutorOption = None,
+    shots: Annotated[int, typer.Option(help="Samples to draw; 0 returns the state only.")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Seed for reproducible sampling.")] = None,
+    device: Annotated[str | None, typer.Option(help="Pin to 'cpu' or 'cuda:N'.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds to wait for the result.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run a task end to end: plan, circuit, simulation, validation, report; stored in BELUGA."""
+    settings = get_settings()
+    request = JobRequest(task=task, shots=shots, seed=seed, device=device)
+    with Orchestrator(settings, executor=executor) as orch:
+        job_id = orch.submit(request)
+        if as_json:
+            result = orch.result(job_id, timeout=timeout)
+        else:
+            result = _follow(orch, job_id, timeout=timeout)
+    if as_json:
+        print_json(result)
+    else:
+        render_job_result(result)
+    if result.status != "succeeded":
+        raise JobError(f"job {job_id} {result.status}: {result.error or 'no reason recorded'}")
+
+
+def _follow(orch: Orchestrator, job_id: str, *, timeout: float | None) -> JobResult:
+    """Show the job's steps as they happen, then return its result."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        bar = progress.add_task(f"job {job_id[:8]} queued", total=1.0)
+        for event in orch.events(job_id, follow=True, timeout=timeout):
+            progress.update(
+                bar, completed=event.progress, description=f"{event.step}: {event.message}"
+            )
+    return orch.result(job_id, timeout=timeout)
+
+
+def render_job_result(result: JobResult) -> None:
+    """Plan, circuit, statevector, verdicts and the job id, for people."""
+    from dunes.interfaces.cli.quantum import render_result
+
+    plan = result.plan or {}
+    if plan:
+        console.print(
+            f"[bold]plan[/]: {plan.get('family') or '(given circuit)'} "
+            f"(confidence {float(plan.get('confidence') or 0):.2f}) — {plan.get('reason', '')}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if result.circuit and result.simulation is None:
+        console.print(f"[bold]circuit[/]: {result.circuit}", highlight=False, soft_wrap=True)
+    if result.simulation is not None:
+        render_result(result.simulation)
+    for sim in result.results or []:
+        console.print(f"{sim.circuit}: {sim.counts or sim.probabilities}", highlight=False)
+    if result.llm_outputs:
+        table = Table("role", "device", "model", "verdict", title="agents")
+        for role, output in result.llm_outputs.items():
+            table.add_row(
+                role, output.device or "", output.model or "", _verdict(role, output.result)
+            )
+        console.print(table)
+    if result.report and result.report.get("text"):
+        console.print(result.report["text"], highlight=False, soft_wrap=True)
+    colour = "green" if result.status == "succeeded" else "red"
+    console.print(f"job [bold]{result.job_id}[/] [{colour}]{result.status}[/]", highlight=False)
+
+
+def _verdict(role: str, result: Any) -> str:
+    if not isinstance(result, dict):
+        return ""
+    if role == "planner":
+        return f"{result.get('family')} ({float(result.get('confidence') or 0):.2f})"
+    if role == "extraction":
+        found = {k: result.get(k) for k in ("num_qubits", "shots", "marked") if result.get(k)}
+        return ", ".join(f"{k}={v}" for k, v in found.items())
+    if role == "validation":
+        parts = []
+        for stage in ("circuit", "result"):
+            data = result.get(stage) or {}
+            if data:
+                parts.append(f"{stage}: {data.get('verdict', '')}")
+        return "; ".join(parts)
+    if role == "synthesis":
+        return str(result.get("verdict", ""))
+    return ""
+
+
+def _job_row(job: Job) -> list[str]:
+    created = job.created_at.strftime("%Y-%m-%d %H:%M:%S") if job.created_at else ""
+    return [
+        job.job_id,
+        job.kind,
+        job.status,
+        f"{job.progress:.0%}",
+        job.step or "",
+        job.device or "",
+        created,
+        (job.error or "")[:60],
+    ]
+
+
+@app.command("list")
+def list_jobs(
+    status: Annotated[
+        str | None, typer.Option(help="queued|running|succeeded|failed|cancelled")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Jobs, newest first."""
+    with Orchestrator(get_settings()) as orch:
+        jobs = orch.list(status=status, limit=limit, offset=offset)
+    if as_json:
+        print_json([j.model_dump(mode="json") for j in jobs])
+        return
+    table = Table("id", "kind", "status", "progress", "step", "device", "created", "error")
+    for job in jobs:
+        table.add_row(*_job_row(job))
+    console.print(table)
+
+
+@app.command()
+def show(
+    job_id: Annotated[str, typer.Argument(help="The job id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A job's status, its events and, once done, its result."""
+    with Orchestrator(get_settings()) as orch:
+        job = orch.status(job_id)
+        events = list(orch.events(job_id))
+        result = orch.result(job_id, wait=False) if job.done else None
+    if as_json:
+        print_json(
+            {
+                "job": job.model_dump(mode="json"),
+                "events": [e.model_dump(mode="json") for e in events],
+                "result": result.model_dump(mode="json") if result else None,
+            }
+        )
+        return
+    table = Table("id", "kind", "status", "progress", "step", "device", "created", "error")
+    table.add_row(*_job_row(job))
+    console.print(table)
+    for event in events:
+        console.print(
+            f"{event.seq:>3} {event.step:<16} {event.progress:>4.0%} {event.message}",
+            highlight=False,
+        )
+    if result is not None:
+        render_job_result(result)
+
+
+@app.command()
+def cancel(
+    job_id: Annotated[str, typer.Argument(help="The job id.")],
+    executor: ExecutorOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Cancel a queued or running job (a running one stops at its next step)."""
+    with Orchestrator(get_settings(), executor=executor) as orch:
+        job = orch.cancel(job_id)
+    if as_json:
+        print_json(job)
+        return
+    console.print(f"job {job.job_id} {job.status}", highlight=False)
+
+
+@app.command()
+def wait(
+    job_id: Annotated[str, typer.Argument(help="The job id.")],
+    timeout: Annotated[float | None, typer.Option(help="Seconds to wait.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Wait for a job to finish and print its result (exit 1 unless it succeeded)."""
+    with Orchestrator(get_settings()) as orch:
+        result = orch.result(job_id, timeout=timeout)
+    if as_json:
+        print_json(result)
+    else:
+        render_job_result(result)
+    if result.status != "succeeded":
+        raise JobError(f"job {job_id} {result.status}: {result.error or 'no reason recorded'}")
+
+
+def worker(
+    device: Annotated[
+        str, typer.Option(help="'cpu' or 'cuda:N' (visible index on this host).")
+    ] = "cpu",
+    concurrency: Annotated[int, typer.Option(help="Jobs at once (CPU only; GPUs run one).")] = 1,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Run a Celery worker pinned to one device, consuming that device's queue on this host."""
+    from dunes.orchestration.executors.celery_worker import run_worker
+
+    run_worker(get_settings(), device, concurrency=concurrency, loglevel=loglevel)
+
+
+def doctor(
+    as_json: JsonFlag = False,
+    broker_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for workers to answer.")
+    ] = 1.0,
+) -> None:
+    """Check broker, workers, store, Aer, GPUs, models and memory; each problem says what to do."""
+    from dunes.orchestration.doctor import run_checks
+
+    checks = run_checks(get_settings(), broker_timeout=broker_timeout)
+    if as_json:
+        print_json([c.model_dump(mode="json") for c in checks])
+    else:
+        marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
+        for check in checks:
+            console.print(
+                f"{marks[check.status]:>4} {check.name}: {check.detail}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            if check.status != "ok" and check.fix:
+                console.print(f"       fix: {check.fix}", highlight=False, soft_wrap=True)
+    if any(c.status == "fail" for c in checks):
+        raise typer.Exit(1)

@@ -1,0 +1,482 @@
+"""The Celery executor: Redis as broker and result backend, one queue per device per host.
+
+A task message carries only a job id (JSON); the request, the progress and the result live in the
+BELUGA store. Workers (``dunes worker --device cuda:0``) pin one device, run with the solo pool,
+acknowledge late and take one message at a time, so a killed worker's job is redelivered. Because
+Redis only redelivers an unacknowledged message after the visibility timeout (longer than the
+longest task), every worker process also keeps a heartbeat and its in-flight job ids in Redis;
+a live worker that sees a dead one's heartbeat expire requeues its jobs as a new attempt, and
+``store.claim_job`` keeps each attempt (and the late original) from running twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from dunes.config import Settings
+from dunes.constants import CELERY_APP_NAME, CPU_QUEUE, QUEUE_PREFIX, REDIS_KEY_PREFIX, device_queue
+from dunes.devices import normalize_device_id
+from dunes.errors import BrokerUnavailableError, ConfigError, JobError
+
+log = logging.getLogger(__name__)
+
+EXECUTE_TASK = "dunes.execute"
+NOOP_TASK = "dunes.noop"
+#: Seconds between heartbeats; a worker is dead when it missed ``HEARTBEAT_TTL_S``.
+HEARTBEAT_S = 1.0
+HEARTBEAT_TTL_S = 5
+DONE_TTL_S = 3600
+
+KEY_INSTANCES = f"{REDIS_KEY_PREFIX}instances"
+KEY_WORKERS = f"{REDIS_KEY_PREFIX}workers"
+
+
+def key_alive(instance: str) -> str:
+    return f"{REDIS_KEY_PREFIX}alive:{instance}"
+
+
+def key_inflight(instance: str) -> str:
+    return f"{REDIS_KEY_PREFIX}inflight:{instance}"
+
+
+def key_done(job_id: str) -> str:
+    return f"{REDIS_KEY_PREFIX}done:{job_id}"
+
+
+def broker_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean 'the broker cannot be reached'."""
+    import kombu.exceptions
+    import redis.exceptions
+
+    return (
+        kombu.exceptions.OperationalError,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        ConnectionError,
+        OSError,
+    )
+
+
+def transport_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "visibility_timeout": settings.executor.visibility_timeout_s,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+        "socket_keepalive": True,
+        "retry_on_timeout": True,
+        "health_check_interval": 10,
+    }
+
+
+def make_app(settings: Settings) -> Any:
+    """A Celery app configured from ``settings.executor``.
+
+    Raises:
+        ConfigError: the visibility timeout does not exceed the hard time limit.
+    """
+    from celery import Celery
+
+    ex = settings.executor
+    if ex.visibility_timeout_s <= ex.task_time_limit_s:
+        raise ConfigError(
+            f"executor.visibility_timeout_s ({ex.visibility_timeout_s}) must exceed "
+            f"executor.task_time_limit_s ({ex.task_time_limit_s}), or Redis redelivers running tasks",
+            field="executor.visibility_timeout_s",
+        )
+    if ex.task_soft_time_limit_s >= ex.task_time_limit_s:
+        raise ConfigError(
+            "executor.task_soft_time_limit_s must be below executor.task_time_limit_s",
+            field="executor.task_soft_time_limit_s",
+        )
+    app = Celery(
+        CELERY_APP_NAME, broker=ex.broker_url, backend=ex.result_backend, set_as_current=False
+    )
+    options = transport_options(settings)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=ex.task_soft_time_limit_s,
+        task_time_limit=ex.task_time_limit_s + 30,
+        task_default_queue=CPU_QUEUE,
+        task_create_missing_queues=True,
+        broker_transport_options=options,
+        result_backend_transport_options=options,
+        redis_socket_connect_timeout=2,
+        redis_socket_timeout=10,
+        redis_retry_on_timeout=True,
+        broker_connection_retry=True,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        broker_connection_timeout=2,
+        broker_heartbeat=None,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        result_expires=3600,
+        task_track_started=False,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        task_publish_retry=True,
+        task_publish_retry_policy={
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.25,
+            "interval_max": 0.5,
+        },
+    )
+    _register_tasks(app, settings)
+    return app
+
+
+# --- inside a worker process -----------------------------------------------------------------
+
+
+class WorkerState:
+    """Per worker process: the device runtime (loaded once) and the Redis beacon."""
+
+    current: WorkerState | None = None
+
+    def __init__(
+        self, app: Any, settings: Settings, *, device: str, label: str, queue: str
+    ) -> None:
+        from dunes.orchestration.runner import DeviceRuntime
+
+        self.app = app
+        self.settings = settings
+        self.queue = queue
+        self.instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.runtime = DeviceRuntime(settings, device, worker=self.instance, label=label)
+        self.beacon = Beacon(self, settings.executor.broker_url)
+
+    @classmethod
+    def get(cls, app: Any, settings: Settings) -> WorkerState:
+        """The state of this process, built from the worker's environment on first use."""
+        if cls.current is None or cls.current.instance.split(":")[1] != str(os.getpid()):
+            label = os.environ.get("DUNES_WORKER_DEVICE", "cpu")
+            local = "cpu" if label == "cpu" else "cuda:0"
+            queue = os.environ.get("DUNES_WORKER_QUEUE", CPU_QUEUE)
+            cls.current = WorkerState(app, settings, device=local, label=label, queue=queue)
+            cls.current.beacon.start()
+        return cls.current
+
+    def requeue(self, job_id: str, attempt: int, queue: str) -> None:
+        """Send ``job_id`` again as attempt ``attempt`` (its old message died with a worker)."""
+        self.app.send_task(
+            EXECUTE_TASK, args=[job_id, attempt], queue=queue, task_id=f"{job_id}@{attempt}"
+        )
+
+
+class Beacon:
+    """Heartbeat, in-flight job ids, and the reaper of dead workers' jobs, over Redis."""
+
+    def __init__(self, state: WorkerState, url: str) -> None:
+        import redis
+
+        self.state = state
+        self.client = redis.Redis.from_url(
+            url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
+        )
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.thread is None:
+            with contextlib.suppress(*broker_errors()):
+                self.beat()
+                self.reap()
+            self.thread = threading.Thread(target=self._loop, name="dunes-beacon", daemon=True)
+            self.thread.start()
+
+    def _loop(self) -> None:
+        while not self.stop.wait(HEARTBEAT_S):
+            try:
+                self.beat()
+                self.reap()
+            except broker_errors() as exc:
+                log.debug("beacon: broker unreachable (%s); retrying", exc)
+            except Exception:
+                log.exception("beacon failed; retrying")
+
+    def beat(self) -> None:
+        state = self.state
+        info = json.dumps(
+            {
+                "queue": state.queue,
+                "device": state.runtime.label,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "at": time.time(),
+                "jobs_run": state.runtime.jobs_run,
+            }
+        )
+        pipe = self.client.pipeline()
+        pipe.set(key_alive(state.instance), "1", ex=HEARTBEAT_TTL_S)
+        pipe.sadd(KEY_INSTANCES, state.instance)
+        pipe.hset(KEY_WORKERS, state.instance, info)
+        pipe.execute()
+
+    def reap(self) -> None:
+        """Requeue the in-flight jobs of workers whose heartbeat expired (one reaper each)."""
+        for raw in self.client.smembers(KEY_INSTANCES):
+            instance = raw.decode()
+            if instance == self.state.instance or self.client.exists(key_alive(instance)):
+                continue
+            if not self.client.srem(KEY_INSTANCES, instance):
+                continue  # another worker took it
+            jobs = self.client.hgetall(key_inflight(instance))
+            for job, info in jobs.items():
+                job_id = job.decode()
+                data = json.loads(info)
+                try:
+                    record = self.state.runtime.store.get_job(job_id)
+                except JobError:
+                    continue
+                if record.done:
+                    continue
+                log.warning("worker %s died with job %s; requeueing it", instance, job_id)
+                self.state.requeue(job_id, int(data["attempt"]) + 1, data["queue"])
+            self.client.delete(key_inflight(instance))
+            self.client.hdel(KEY_WORKERS, instance)
+
+    def track(self, job_id: str, attempt: int, queue: str) -> None:
+        value = json.dumps({"attempt": attempt, "queue": queue})
+        self.client.hset(key_inflight(self.state.instance), job_id, value)
+
+    def untrack(self, job_id: str) -> None:
+        self.client.hdel(key_inflight(self.state.instance), job_id)
+
+    def done(self, job_id: str) -> None:
+        pipe = self.client.pipeline()
+        pipe.rpush(key_done(job_id), "1")
+        pipe.expire(key_done(job_id), DONE_TTL_S)
+        pipe.execute()
+
+
+class _SoftTimeLimit(JobError):
+    """Raised in the worker's main thread when a job passes the soft limit."""
+
+
+@contextlib.contextmanager
+def time_limits(soft: float, hard: float, on_hard: Callable[[], None]) -> Iterator[None]:
+    """Soft limit: an exception in the running job (main thread only). Hard limit: ``on_hard``
+    runs (it fails the job) and the process exits; the solo pool has no limits of its own."""
+
+    def soft_handler(signum: int, frame: Any) -> None:
+        raise _SoftTimeLimit(
+            f"the job passed the soft time limit of {soft:g} s (executor.task_soft_time_limit_s)"
+        )
+
+    def hard_kill() -> None:
+        try:
+            on_hard()
+        finally:
+            os._exit(70)
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = None
+    if main:
+        previous = signal.signal(signal.SIGALRM, soft_handler)
+        signal.setitimer(signal.ITIMER_REAL, soft)
+    timer = threading.Timer(hard, hard_kill)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if main:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous or signal.SIG_DFL)
+
+
+def _register_tasks(app: Any, settings: Settings) -> None:
+    @app.task(name=EXECUTE_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
+    def execute(self: Any, job_id: str, attempt: int = 0) -> dict[str, Any]:
+        state = WorkerState.get(app, settings)
+        queue = (self.request.delivery_info or {}).get("routing_key") or state.queue
+        ex = settings.executor
+        state.beacon.track(job_id, attempt, queue)
+
+        def on_hard() -> None:
+            message = f"the job passed the hard time limit of {ex.task_time_limit_s} s; its worker restarts"
+            with contextlib.suppress(Exception):
+                state.runtime.store.update_job(job_id, status="failed", error=message)
+                state.runtime.store.add_job_event(
+                    job_id, step="failed", progress=1.0, message=message, status="failed"
+                )
+                state.beacon.done(job_id)
+
+        try:
+            with time_limits(ex.task_soft_time_limit_s, ex.task_time_limit_s, on_hard):
+                status = state.runtime.execute(job_id, attempt=attempt)
+        finally:
+            with contextlib.suppress(*broker_errors()):
+                state.beacon.untrack(job_id)
+        if status != "skipped":
+            with contextlib.suppress(*broker_errors()):
+                state.beacon.done(job_id)
+        return {"job_id": job_id, "status": status, "attempt": attempt}
+
+    @app.task(name=NOOP_TASK)
+    def noop(value: Any = None) -> Any:
+        return value
+
+
+# --- the executor, in the submitting process ------------------------------------------------------
+
+
+class CeleryExecutor:
+    """Send job ids to device queues over Redis; any host's ``dunes worker`` runs them."""
+
+    name = "celery"
+
+    def __init__(self, settings: Settings) -> None:
+        import redis
+
+        self.settings = settings
+        self.app = make_app(settings)
+        self.host = socket.gethostname()
+        self.redis = redis.Redis.from_url(
+            settings.executor.broker_url, socket_connect_timeout=2, socket_timeout=5
+        )
+        self._rr = itertools.count()
+        self._cache: tuple[float, list[dict[str, Any]]] = (0.0, [])
+
+    def workers(self, *, max_age_s: float = 2.0) -> list[dict[str, Any]]:
+        """Live workers as their heartbeats describe them (cached for ``max_age_s``)."""
+        at, cached = self._cache
+        if time.monotonic() - at < max_age_s:
+            return cached
+        try:
+            raw = self.redis.hgetall(KEY_WORKERS)
+        except broker_errors():
+            return []
+        now = time.time()
+        live = []
+        for instance, info in raw.items():
+            data = json.loads(info)
+            if now - float(data.get("at", 0)) <= HEARTBEAT_TTL_S:
+                live.append({"instance": instance.decode(), **data})
+        live.sort(key=lambda d: d["instance"])
+        self._cache = (time.monotonic(), live)
+        return live
+
+    def slots(self) -> list[str]:
+        live = self.workers()
+        gpu = [w["queue"] for w in live if w["queue"] != CPU_QUEUE]
+        if gpu:
+            return gpu
+        cpu = [w["queue"] for w in live if w["queue"] == CPU_QUEUE]
+        return cpu or [CPU_QUEUE]
+
+    def route(self) -> str:
+        gpu = sorted({w["queue"] for w in self.workers() if w["queue"] != CPU_QUEUE})
+        if gpu:
+            return gpu[next(self._rr) % len(gpu)]
+        return CPU_QUEUE
+
+    def queue_for(self, device: str) -> str:
+        if device.startswith(f"{QUEUE_PREFIX}."):
+            return device
+        return device_queue(self.host, normalize_device_id(device))
+
+    def dispatch(self, job_id: str, *, device: str, attempt: int = 0) -> None:
+        queue = self.queue_for(device)
+        try:
+            self.app.send_task(
+                EXECUTE_TASK,
+                args=[job_id, attempt],
+                queue=queue,
+                task_id=job_id if attempt == 0 else f"{job_id}@{attempt}",
+            )
+        except broker_errors() as exc:
+            raise BrokerUnavailableError(
+                f"the broker at {_redact(self.settings.executor.broker_url)} cannot be reached "
+                f"({type(exc).__name__}: {exc}); start Redis or set DUNES_EXECUTOR__BROKER_URL"
+            ) from exc
+
+    def cancel(self, job_id: str) -> None:
+        try:
+            self.app.control.revoke(job_id)
+        except broker_errors() as exc:
+            raise BrokerUnavailableError(
+                f"revoke of {job_id} did not reach the broker: {exc}"
+            ) from exc
+
+    def wait(self, job_id: str, timeout: float) -> bool:
+        try:
+            got = self.redis.blpop([key_done(job_id)], timeout=max(timeout, 0.01))
+        except broker_errors():
+            time.sleep(min(timeout, 0.05))
+            return False
+        if got is None:
+            return False
+        with contextlib.suppress(*broker_errors()):
+            pipe = self.redis.pipeline()
+            pipe.rpush(key_done(job_id), "1")
+            pipe.expire(key_done(job_id), DONE_TTL_S)
+            pipe.execute()
+        return True
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.redis.close()
+        with contextlib.suppress(Exception):
+            self.app.close()
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def inspect_workers(settings: Settings, *, timeout: float = 1.0) -> dict[str, list[str]]:
+    """Worker node name -> queues it consumes, as Celery's remote control reports them.
+
+    Raises:
+        BrokerUnavailableError: the broker cannot be reached.
+    """
+    app = make_app(settings)
+    try:
+        replies = app.control.inspect(timeout=timeout).active_queues() or {}
+    except broker_errors() as exc:
+        raise BrokerUnavailableError(f"inspect did not reach the broker: {exc}") from exc
+    finally:
+        with contextlib.suppress(Exception):
+            app.close()
+    return {node: sorted(q["name"] for q in queues) for node, queues in replies.items()}
+
+
+def ping_broker(url: str) -> float:
+    """Round trip of a PING to the Redis at ``url``, in seconds.
+
+    Raises:
+        BrokerUnavailableError: it does not answer.
+    """
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        start = time.perf_counter()
+        client.ping()
+        return time.perf_counter() - start
+    except broker_errors() as exc:
+        raise BrokerUnavailableError(f"{_redact(url)} does not answer: {exc}") from exc
+    finally:
+        client.close()

@@ -1,0 +1,80 @@
+"""``dunes worker --device DEV``: a Celery worker pinned to one device, consuming its queue."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from dunes.config import Settings
+from dunes.constants import device_queue
+from dunes.devices import discover, normalize_device_id
+from dunes.errors import InvalidInputError
+from dunes.orchestration.executors.local import child_environment
+
+
+def worker_plan(settings: Settings, device: str, concurrency: int = 1) -> dict[str, Any]:
+    """Queue, pool, node name and environment for a worker of ``device`` on this host.
+
+    Raises:
+        DeviceError: no such device here.
+        InvalidInputError: concurrency above 1 on a GPU (CUDA does not survive a fork).
+    """
+    wanted = normalize_device_id(device)
+    inventory = discover()
+    target = inventory.get(wanted)
+    host = socket.gethostname()
+    if concurrency < 1:
+        raise InvalidInputError("--concurrency must be 1 or more", field="concurrency")
+    if target.kind == "cuda" and concurrency != 1:
+        raise InvalidInputError(
+            "a GPU worker runs one job at a time (solo pool: no CUDA in forked children); "
+            "start one worker per GPU instead",
+            field="concurrency",
+        )
+    pool = "solo" if concurrency == 1 else "prefork"
+    tag = target.id.replace(":", "")
+    suffix = f"-{os.getpid()}" if target.kind == "cpu" else ""
+    env = child_environment(target, threads=None)
+    env["DUNES_WORKER_DEVICE"] = target.id
+    env["DUNES_WORKER_QUEUE"] = device_queue(host, target.id)
+    return {
+        "device": target.id,
+        "queue": env["DUNES_WORKER_QUEUE"],
+        "pool": pool,
+        "concurrency": concurrency,
+        "nodename": f"dunes-{tag}{suffix}@{host}",
+        "env": env,
+    }
+
+
+def run_worker(
+    settings: Settings, device: str, *, concurrency: int = 1, loglevel: str = "INFO"
+) -> None:
+    """Pin the device (before anything touches CUDA), then run the Celery worker until stopped."""
+    plan = worker_plan(settings, device, concurrency)
+    os.environ.update(plan["env"])
+    from dunes.orchestration.executors.celery_app import WorkerState, make_app
+
+    app = make_app(settings)
+
+    from celery import signals
+
+    @signals.worker_ready.connect(weak=False)
+    def _ready(**_: Any) -> None:
+        # Start the heartbeat and reap dead workers' jobs before the first message arrives.
+        if plan["pool"] == "solo":
+            WorkerState.get(app, settings)
+
+    argv = [
+        "worker",
+        f"--queues={plan['queue']}",
+        f"--pool={plan['pool']}",
+        f"--concurrency={plan['concurrency']}",
+        f"--hostname={plan['nodename']}",
+        f"--loglevel={loglevel}",
+        "--without-gossip",
+        "--without-mingle",
+        "--prefetch-multiplier=1",
+    ]
+    app.worker_main(argv=argv)
