@@ -89,7 +89,11 @@ class SimulationResult(BaseModel):
 
 
 def complex_pairs(values: np.ndarray) -> list[tuple[float, float]]:
-    return [(float(v.real), float(v.imag)) for v in values]
+    """``[re, im]`` pairs, the JSON form of complex numbers."""
+    pairs: list[tuple[float, float]] = list(
+        zip(values.real.tolist(), values.imag.tolist(), strict=True)
+    )
+    return pairs
 
 
 def top_amplitudes(state: np.ndarray, num_qubits: int, k: int) -> list[Amplitude]:

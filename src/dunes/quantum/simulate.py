@@ -67,7 +67,7 @@ def simulate_many(
         )
         for spec in specs
     ]
-    plans = _spread_over_gpus(plans, inv)
+    plans = _spread_over_gpus(plans, inv, fraction=limits.gpu_memory_fraction)
     groups: dict[str, list[int]] = {}
     for index, plan in enumerate(plans):
         groups.setdefault(repr(sorted(plan.options.items())), []).append(index)
@@ -102,16 +102,21 @@ def _check_limits(spec: CircuitSpec, opts: SimulationOptions, limits: QuantumSet
         )
 
 
-def _spread_over_gpus(plans: list[AerPlan], inventory: Inventory) -> list[AerPlan]:
-    """Give single-GPU plans of a batch different GPUs, round-robin by free memory."""
+def _spread_over_gpus(
+    plans: list[AerPlan], inventory: Inventory, *, fraction: float = 0.9
+) -> list[AerPlan]:
+    """Give single-GPU plans of a batch different GPUs, round-robin by free memory.
+
+    A GPU whose usable memory (``fraction`` of free) cannot hold a plan's state is skipped for it.
+    """
     single = [i for i, p in enumerate(plans) if p.aer_device == "GPU" and len(p.devices) == 1]
-    gpus = sorted(inventory.gpus, key=lambda d: -d.memory_free)
+    gpus = sorted(inventory.gpus, key=lambda d: (-d.memory_free, d.index or 0))
     if len(single) < 2 or len(gpus) < 2:
         return plans
     spread = list(plans)
     for slot, index in enumerate(single):
         device = gpus[slot % len(gpus)]
-        if plans[index].required_bytes > device.memory_free:
+        if plans[index].required_bytes > device.memory_free * fraction:
             continue
         spread[index] = plans[index].model_copy(
             update={
@@ -260,4 +265,6 @@ def _to_result(
 
 def _probabilities(values: np.ndarray, num_qubits: int, cutoff: float = 1e-12) -> dict[str, float]:
     nonzero = np.flatnonzero(values > cutoff)
-    return {format(int(i), f"0{num_qubits}b"): float(values[i]) for i in nonzero}
+    width = f"0{num_qubits}b"
+    keys = [format(i, width) for i in nonzero.tolist()]
+    return dict(zip(keys, values[nonzero].tolist(), strict=True))
