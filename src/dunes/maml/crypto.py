@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import mldsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dunes.errors import MamlError, MamlSignatureError, MamlSyntaxError
-from dunes.maml.parser import parse_document, split_front_matter
+from dunes.maml.parser import parse_document, split_front_matter, split_lines
 from dunes.maml.schema import CIPHER, SIGNATURE_ALG
 
 CONTEXT = b"dunes-maml-v1"
@@ -130,7 +130,7 @@ def signed_region(unsigned_text: str) -> bytes:
     doc = parse_document(unsigned_text)
     if doc.history_line is None:
         return unsigned_text.encode()
-    lines = unsigned_text.splitlines(keepends=True)
+    lines = split_lines(unsigned_text)
     return "".join(lines[: doc.history_line - 1]).encode()
 
 
@@ -147,6 +147,17 @@ def _message(kid: str, signed_at: str, region: bytes) -> bytes:
     )
 
 
+def _render_entry(kid: str, signed_at: str, value: str, newline: str) -> list[str]:
+    """The one spelling of a signature entry; verification insists on it byte for byte."""
+    return [
+        "signature:" + newline,
+        f"  alg: {SIGNATURE_ALG}" + newline,
+        f"  key_id: {kid}" + newline,
+        f"  signed_at: '{signed_at}'" + newline,
+        f"  value: {value}" + newline,
+    ]
+
+
 def sign_document(
     text: str, private_key: mldsa.MLDSA65PrivateKey, *, now: datetime | None = None
 ) -> str:
@@ -156,6 +167,8 @@ def sign_document(
         MamlSyntaxError: the document has no front matter to hold the signature.
     """
     unsigned, _ = strip_signature(text)
+    if not unsigned.endswith(("\n", "\r")):
+        unsigned += "\n"  # so a History section can follow without touching signed bytes
     lines, end, findings = split_front_matter(unsigned)
     if end is None:
         raise MamlSyntaxError(f"cannot sign: {findings[0]}", field="document")
@@ -163,13 +176,7 @@ def sign_document(
     signed_at = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     value = private_key.sign(_message(kid, signed_at, signed_region(unsigned)), CONTEXT)
     newline = "\r\n" if lines[end].endswith("\r\n") else "\n"
-    entry = [
-        "signature:" + newline,
-        f"  alg: {SIGNATURE_ALG}" + newline,
-        f"  key_id: {kid}" + newline,
-        f"  signed_at: '{signed_at}'" + newline,
-        f"  value: {base64.b64encode(value).decode()}" + newline,
-    ]
+    entry = _render_entry(kid, signed_at, base64.b64encode(value).decode(), newline)
     if not lines[end - 1].endswith(("\n", "\r")):
         lines[end - 1] += newline
     return "".join(lines[:end] + entry + lines[end:])
@@ -210,6 +217,14 @@ def verify_document(text: str, public_keys: Sequence[mldsa.MLDSA65PublicKey]) ->
     if base64.b64encode(value).decode() != fields["value"]:
         raise MamlSignatureError(
             "the signature value is not in canonical base64", field="signature"
+        )
+    newline = entry[0][len("signature:") :]
+    if "".join(entry) != "".join(
+        _render_entry(fields["key_id"], fields["signed_at"], fields["value"], newline)
+    ):
+        raise MamlSignatureError(
+            "the signature entry was altered (it must be exactly as dunes maml sign wrote it)",
+            field="signature",
         )
     key = next((k for k in public_keys if key_id(k) == fields["key_id"]), None)
     if key is None:
@@ -263,7 +278,7 @@ def encrypt_document(text: str, key: bytes, *, section: str | None = None) -> st
             f"# Encrypted MAML document\n\n```maml-encrypted\n{_wrap(cipher)}```\n"
         )
     doc = parse_document(text)
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     target = next((s for s in doc.sections if s.title == section), None)
     if target is None:
         titles = ", ".join(s.title for s in doc.sections) or "none"
@@ -308,7 +323,7 @@ def decrypt_document(text: str, key: bytes) -> str:
                 "decryption failed: the ciphertext or its header was changed", field="document"
             ) from exc
         return plain.decode()
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     for block in reversed([b for b in doc.blocks if b.encrypted]):
         if block.attributes.get("key_id") != kid:
             raise MamlError(f"section {block.section!r} is encrypted for another key", field="key")

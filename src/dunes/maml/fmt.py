@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dunes.maml.parser import FENCE_LINE, split_front_matter, wrapped_in_fence
+from dunes.maml.parser import FENCE_LINE, split_front_matter, split_lines, wrapped_in_fence
 
 
 @dataclass
@@ -56,7 +56,7 @@ def _lengthen(lines: list[str], start: int) -> list[str]:
 
 def format_document(text: str) -> tuple[str, list[str]]:
     """(formatted text, what changed). A well-formed document comes back unchanged."""
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     changes: list[str] = []
     _, end, _ = split_front_matter(text)
     if end is None:

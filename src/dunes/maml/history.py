@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from dunes.maml.parser import parse_document
+from dunes.maml.parser import parse_document, split_lines
 
 _ENTRY = re.compile(r"^### (\S+) run (\S+) (\w+) (signed|unsigned)\s*$")
 _ROW = re.compile(r"^\| (\S+) \| (\S+) \| ([0-9a-f]{64}) \| ([0-9a-f]{64}|-) \| (.*) \|\s*$")
@@ -51,10 +51,11 @@ def render_entry(entry: HistoryEntry) -> str:
 def append_history(text: str, entry: HistoryEntry) -> str:
     """``text`` with ``entry`` appended to its History section (created at the end if absent)."""
     doc = parse_document(text)
-    if not text.endswith("\n"):
+    if not text.endswith(("\n", "\r")):
         text += "\n"
     if doc.history_line is None:
-        text += "\n## History\n"
+        # No blank line before the heading: the signed bytes end exactly where the heading starts.
+        text += "## History\n"
     return text + "\n" + render_entry(entry)
 
 
@@ -66,7 +67,8 @@ def read_history(text: str) -> list[HistoryEntry]:
     entries: list[HistoryEntry] = []
     current: tuple[str, str, str, bool] | None = None
     rows: list[HistoryRow] = []
-    for line in text.splitlines()[doc.history_line :]:
+    for raw in split_lines(text)[doc.history_line :]:
+        line = raw.rstrip("\r\n")
         head = _ENTRY.match(line)
         if head:
             if current:

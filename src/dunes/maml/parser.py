@@ -19,6 +19,14 @@ from dunes.errors import MamlError, MamlSyntaxError, MamlValidationError
 from dunes.maml.model import CodeBlock, Finding, MamlDocument, Section, ValidationReport
 from dunes.maml.schema import FrontMatter
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split where CommonMark splits (LF, CRLF, CR) and nowhere else."""
+    return _LINE.findall(text)
+
+
 FENCE_LINE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 LANGUAGE_ALIASES = {
     "py": "python",
@@ -40,7 +48,7 @@ def _finding(code: str, line: int | None, message: str, severity: str = "error")
 
 def split_front_matter(text: str) -> tuple[list[str], int | None, list[Finding]]:
     """(lines, index of the closing ``---`` line or None, findings about the delimiters)."""
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     if not lines or lines[0].rstrip("\r\n").lstrip("\ufeff") != "---":
         first = lines[0].rstrip("\r\n")[:40] if lines else ""
         found = f"found {first!r}" if lines else "the document is empty"

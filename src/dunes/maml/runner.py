@@ -450,6 +450,8 @@ class _Recorder:
                 if "circuit" in ids:
                     self.store.relate(run_id, "used", ids["circuit"])
                     self.store.relate(ids["circuit"], "wasDerivedFrom", doc_id)
+                if "simulation" in ids:
+                    self.store.relate(ids["simulation"], "wasInformedBy", run_id)
         except DunesError as exc:
             self.warnings.append(f"recording the run in the graph failed: {exc}")
             return {}
@@ -642,4 +644,5 @@ def run_document(
     result.graph = recorder.run(
         doc=doc, result=result, source=str(source_path) if source_path else None
     )
+    result.warnings = list(warnings)
     return result

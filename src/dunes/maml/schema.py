@@ -32,6 +32,11 @@ class Permissions(BaseModel):
     @classmethod
     def _one_or_list(cls, value: Any) -> Any:
         if isinstance(value, str):
+            if "://" not in value and value != "*":
+                raise ValueError(
+                    f"{value!r} is neither true/false nor a principal like agent://name; "
+                    "accepted: true, false, or a list of principals"
+                )
             return [value]
         return value
 
