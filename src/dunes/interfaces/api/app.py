@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -14,10 +13,18 @@ from dunes.interfaces.api import problems
 from dunes.interfaces.api.deps import Gateway
 from dunes.interfaces.api.limits import BodySizeLimit
 from dunes.interfaces.api.metrics import MetricsMiddleware
-from dunes.interfaces.api.routes import artifacts, gpus, health, simulate
-
-if TYPE_CHECKING:
-    from dunes.orchestration import Orchestrator
+from dunes.interfaces.api.routes import (
+    agents,
+    artifacts,
+    gpus,
+    graph,
+    health,
+    jobs,
+    maml,
+    orchestrate,
+    simulate,
+)
+from dunes.orchestration import Orchestrator
 
 DESCRIPTION = """\
 Quantum-circuit simulation (Qiskit Aer) and transformer agents on GPUs or the CPU.
@@ -59,8 +66,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.gateway = gateway
+    gateway.metrics.watch_jobs(gateway.count_jobs)
     problems.install(app)
-    for module in (health, gpus, simulate, artifacts):
+    for module in (health, orchestrate, jobs, simulate, agents, graph, maml, gpus, artifacts):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=gateway.metrics)

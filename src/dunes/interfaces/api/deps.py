@@ -4,19 +4,19 @@ and ``Annotated`` aliases for them."""
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from dunes.agents import AgentRuntime
+from dunes.beluga import JOB_STATUSES, GraphStore
 from dunes.config import Settings
 from dunes.interfaces.api.limits import RateLimiter
 from dunes.interfaces.api.metrics import Metrics
 from dunes.interfaces.api.security import ApiKeyRing
-
-if TYPE_CHECKING:
-    from dunes.orchestration import Orchestrator
+from dunes.orchestration import Orchestrator
 
 
 class Gateway:
@@ -34,6 +34,7 @@ class Gateway:
         self.limiter = RateLimiter(settings.api.rate_limit_per_minute)
         self.metrics = Metrics()
         self._orchestrator = orchestrator
+        self._agents: AgentRuntime | None = None
         self._owned: list[Any] = []
         self._lock = threading.Lock()
 
@@ -41,11 +42,26 @@ class Gateway:
         """The orchestrator given to the app, or one built from the settings (once)."""
         with self._lock:
             if self._orchestrator is None:
-                from dunes.orchestration import Orchestrator
-
                 self._orchestrator = Orchestrator(self.settings)
                 self._owned.append(self._orchestrator)
             return self._orchestrator
+
+    def store(self) -> GraphStore:
+        """The BELUGA store (the orchestrator's)."""
+        return self.orchestrator().store
+
+    def agents(self) -> AgentRuntime:
+        """The agent runtime of this process (models load on first use, then stay resident)."""
+        with self._lock:
+            if self._agents is None:
+                self._agents = AgentRuntime(self.settings)
+            return self._agents
+
+    def count_jobs(self) -> dict[str, int]:
+        """Jobs by state, every state present (for /metrics)."""
+        counts = dict.fromkeys(JOB_STATUSES, 0)
+        counts.update(self.orchestrator().store.stats()["job_statuses"])
+        return counts
 
     @property
     def has_orchestrator(self) -> bool:
@@ -106,3 +122,6 @@ async def get_orchestrator(gateway: GatewayDep) -> Orchestrator:
     if gateway.has_orchestrator:
         return gateway.orchestrator()
     return await run_in_threadpool(gateway.orchestrator)
+
+
+OrchestratorDep = Annotated[Orchestrator, Depends(get_orchestrator)]

@@ -35,6 +35,7 @@ class Problem(BaseModel):
     )
     instance: str | None = Field(None, examples=["/v1/simulate"])
     field: str | None = Field(None, examples=["circuit"])
+    job_id: str | None = Field(None, description="The job concerned, when there is one.")
 
 
 class AuthenticationError(errors.DunesError):
@@ -81,6 +82,8 @@ _MAP: tuple[tuple[type[errors.DunesError], int, str, str], ...] = (
 
 def classify(exc: errors.DunesError) -> tuple[int, str, str]:
     """(status, type slug, title) for a DunesError."""
+    if type(exc) is errors.AgentError and exc.field is not None:
+        return 422, "agent-input", "Agent cannot work on this input"
     for cls, status, slug, title in _MAP:
         if isinstance(exc, cls):
             return status, slug, title
@@ -96,6 +99,7 @@ def problem_response(
     instance: str | None = None,
     field: str | None = None,
     headers: dict[str, str] | None = None,
+    job_id: str | None = None,
 ) -> JSONResponse:
     """One problem-details response."""
     body = Problem(
@@ -105,9 +109,10 @@ def problem_response(
         detail=detail,
         instance=instance,
         field=field,
+        job_id=job_id,
     )
     return JSONResponse(
-        body.model_dump(),
+        body.model_dump(exclude={"job_id"} if job_id is None else set()),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,

@@ -50,10 +50,10 @@ async def healthz() -> Health:
     responses={503: {"model": Readiness, "description": "A dependency is not reachable"}},
 )
 async def readyz(gateway: GatewayDep) -> Readiness:
-    checks = await run_in_threadpool(readiness_checks, gateway)
+    executor, checks = await run_in_threadpool(readiness_checks, gateway)
     ready = Readiness(
         status="ready" if all(ok for _, ok, _ in checks) else "not ready",
-        executor=gateway.settings.executor.kind,
+        executor=executor,
         checks=[Check(name=name, ok=ok, detail=detail) for name, ok, detail in checks],
     )
     if ready.status != "ready":

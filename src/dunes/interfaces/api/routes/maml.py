@@ -1,0 +1,89 @@
+"""MAML documents: validate without running, or run under the server's MAML policy."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from dunes.interfaces.api.deps import ClientDep, GatewayDep
+from dunes.interfaces.api.problems import PROBLEM_RESPONSES
+from dunes.maml import MamlRunResult, ValidationReport, run_document, validate_document
+
+router = APIRouter(prefix="/v1/maml", tags=["maml"], responses=PROBLEM_RESPONSES)
+
+EXAMPLE_DOCUMENT = """\
+---
+schema_version: 1.0
+id: urn:dunes:example:bell
+context: Bell_Pair
+permissions: { execute: true, write: false }
+---
+# Bell pair
+
+```circuit {name=bell}
+h(0); cx(0,1)
+```
+"""
+
+
+class MamlDocumentIn(BaseModel):
+    """A MAML document as text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document: str = Field(min_length=1, description="The whole .maml.md text.")
+
+
+class MamlRunIn(MamlDocumentIn):
+    """A document to run and how."""
+
+    block: str | None = Field(None, description="Run only this named block.")
+    params: dict[str, str] = Field(default_factory=dict, description="Parameter overrides.")
+    dry_run: bool = Field(False, description="Check and plan without running anything.")
+
+
+@router.post("/validate", summary="Parse and check a document without running it")
+async def validate(
+    body: Annotated[
+        MamlDocumentIn,
+        Body(
+            openapi_examples={
+                "bell": {"summary": "A small document", "value": {"document": EXAMPLE_DOCUMENT}}
+            }
+        ),
+    ],
+    _client: ClientDep,
+) -> ValidationReport:
+    return await run_in_threadpool(validate_document, body.document)
+
+
+@router.post(
+    "/run",
+    summary="Run a document under its permissions and the server's MAML policy",
+    response_description="Per block: status, output and timing; the run is recorded in the graph.",
+)
+async def run(
+    body: Annotated[
+        MamlRunIn,
+        Body(
+            openapi_examples={
+                "bell": {"summary": "Run a small document", "value": {"document": EXAMPLE_DOCUMENT}}
+            }
+        ),
+    ],
+    gateway: GatewayDep,
+    _client: ClientDep,
+) -> MamlRunResult:
+    result = await run_in_threadpool(
+        lambda: run_document(
+            settings=gateway.settings,
+            text=body.document,
+            block=body.block,
+            params=body.params,
+            dry_run=body.dry_run,
+        )
+    )
+    return result.model_copy(update={"workdir": None})
