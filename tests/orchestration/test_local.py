@@ -1,0 +1,148 @@
+"""The local executor with real spawned worker processes and a real store."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dunes.config import Settings, get_settings
+from dunes.devices import Device
+from dunes.errors import JobNotFoundError
+from dunes.orchestration import JobRequest, Orchestrator
+from dunes.orchestration.executors.local import LocalExecutor, child_environment
+from dunes.orchestration.store import chunk_id
+from tests.orchestration.helpers import poll, slow_circuit
+
+GHZ = "h(0); cx(0,1); cx(1,2); cx(2,3)"
+WAIT = 120.0
+
+
+@pytest.fixture(scope="module")
+def module_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return get_settings(data_dir=tmp_path_factory.mktemp("local"))
+
+
+@pytest.fixture(scope="module")
+def orch(module_settings: Settings) -> Iterator[Orchestrator]:
+    executor = LocalExecutor(module_settings, cancel_grace_s=1.0)
+    with Orchestrator(module_settings, executor=executor) as orchestrator:
+        yield orchestrator
+
+
+def cpu_pids(orch: Orchestrator) -> list[int]:
+    executor = orch.executor
+    assert isinstance(executor, LocalExecutor)
+    return executor.worker_pids().get("cpu", [])
+
+
+def test_circuit_job_runs_in_a_worker_and_streams_events(orch: Orchestrator) -> None:
+    job_id = orch.submit(JobRequest(circuit=GHZ))
+    result = orch.result(job_id, timeout=WAIT)
+    assert result.status == "succeeded", result.error
+    assert result.circuit == GHZ
+    assert result.statevector is not None
+    assert result.statevector[0][0] == pytest.approx(2**-0.5)
+    assert result.statevector[15][0] == pytest.approx(2**-0.5)
+    job = orch.status(job_id)
+    assert (job.status, job.progress, job.device) == ("succeeded", 1.0, "cpu")
+    assert job.started_at is not None and job.finished_at is not None
+    events = list(orch.events(job_id))
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert events[0].step == "start" and events[-1].status == "succeeded"
+    assert [e.seq for e in orch.events(job_id, after_seq=2)] == [e.seq for e in events[2:]]
+    assert job_id in [j.job_id for j in orch.list(status="succeeded")]
+    assert len(cpu_pids(orch)) == 1 and cpu_pids(orch)[0] != os.getpid()
+
+
+def test_unknown_job_is_a_clear_error(orch: Orchestrator) -> None:
+    with pytest.raises(JobNotFoundError, match="no job nope"):
+        orch.status("nope")
+
+
+def test_bad_circuit_fails_the_job_and_the_worker_lives_on(orch: Orchestrator) -> None:
+    orch.result(orch.submit(JobRequest(circuit="h(0)")), timeout=WAIT)
+    before = cpu_pids(orch)
+    bad = orch.result(orch.submit(JobRequest(circuit="h(0); foo(1)")), timeout=WAIT)
+    assert bad.status == "failed"
+    assert bad.error is not None and "unknown gate 'foo'" in bad.error
+    too_big = orch.result(orch.submit(JobRequest(circuit="h(0); cx(0,45)")), timeout=WAIT)
+    assert too_big.status == "failed" and too_big.error and "limit" in too_big.error
+    good = orch.result(orch.submit(JobRequest(circuit=GHZ)), timeout=WAIT)
+    assert good.status == "succeeded"
+    assert cpu_pids(orch) == before
+
+
+def test_a_killed_worker_fails_its_job_and_is_replaced(orch: Orchestrator) -> None:
+    orch.result(orch.submit(JobRequest(circuit="h(0)")), timeout=WAIT)
+    (pid,) = cpu_pids(orch)
+    job_id = orch.submit(JobRequest(circuit=slow_circuit(20, 200)))
+    poll(lambda: orch.status(job_id).status == "running", timeout=WAIT, what="job running")
+    os.kill(pid, signal.SIGKILL)
+    result = orch.result(job_id, timeout=WAIT)
+    assert result.status == "failed"
+    assert result.error is not None and "died (exit code -9)" in result.error
+    after = orch.result(orch.submit(JobRequest(circuit=GHZ)), timeout=WAIT)
+    assert after.status == "succeeded"
+    assert cpu_pids(orch) and cpu_pids(orch) != [pid]
+
+
+def test_cancel_a_queued_and_a_running_job(orch: Orchestrator) -> None:
+    running = orch.submit(JobRequest(circuit=slow_circuit(20, 200)))
+    queued = orch.submit(JobRequest(circuit=GHZ))
+    poll(lambda: orch.status(running).status == "running", timeout=WAIT, what="job running")
+    assert orch.cancel(queued).status == "cancelled"
+    assert orch.cancel(running).status == "cancelled"
+    assert orch.result(running, timeout=WAIT).status == "cancelled"
+    assert orch.result(queued, timeout=WAIT).status == "cancelled"
+    assert "start" not in [e.step for e in orch.events(queued)]
+    # Cancelling a finished job changes nothing; the executor goes on.
+    assert orch.cancel(queued).status == "cancelled"
+    assert orch.result(orch.submit(JobRequest(circuit=GHZ)), timeout=WAIT).status == "succeeded"
+
+
+def test_worker_environment_is_set_before_it_starts(orch: Orchestrator) -> None:
+    orch.result(orch.submit(JobRequest(circuit="h(0)")), timeout=WAIT)
+    (pid,) = cpu_pids(orch)
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert b"CUDA_VISIBLE_DEVICES=" in environ  # the CPU worker sees no GPU
+
+
+def test_child_environment_pins_one_gpu() -> None:
+    gpu = Device(
+        id="cuda:1",
+        kind="cuda",
+        index=1,
+        physical_index=3,
+        name="H100",
+        uuid="GPU-abc",
+        memory_total=1,
+        memory_free=1,
+    )
+    assert child_environment(gpu, threads=None)["CUDA_VISIBLE_DEVICES"] == "GPU-abc"
+    plain = gpu.model_copy(update={"uuid": None})
+    assert child_environment(plain, threads=None)["CUDA_VISIBLE_DEVICES"] == "3"
+
+
+def test_batch_is_split_over_the_cpu_workers_and_gathered_in_order(tmp_path: Path) -> None:
+    settings = get_settings(data_dir=tmp_path / "batch", executor={"cpu_workers": 2})
+    circuits = [f"x({i % 3}); h(3)" for i in range(6)]
+    with Orchestrator(settings, executor="local") as orch:
+        job_id = orch.submit(JobRequest(circuits=circuits, shots=0))
+        result = orch.result(job_id, timeout=WAIT)
+        assert result.status == "succeeded", result.error
+        assert [r.circuit for r in result.results or []] == circuits
+        store = orch.store
+        workers = {store.get_job(chunk_id(job_id, i)).worker for i in range(2)}
+        assert len(workers) == 2
+        sweep = orch.result(
+            orch.submit(JobRequest(circuit="rx({t}, 0)", sweep={"t": [0.0, 3.141592653589793]})),
+            timeout=WAIT,
+        )
+        assert [r.probabilities for r in sweep.results or []] == [
+            {"0": pytest.approx(1.0)},
+            {"1": pytest.approx(1.0)},
+        ]
