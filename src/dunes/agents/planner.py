@@ -78,7 +78,8 @@ def _keyword_hits(text: str) -> list[_Hit]:
                     continue
                 # a typo keeps the first letter: "grovr", "teleportaton", not "state"/"wstate"
                 close = (
-                    len(keyword) >= 5
+                    len(keyword) >= 4
+                    and len(token) >= 3
                     and token[0] == keyword[0]
                     and difflib.SequenceMatcher(None, token, keyword).ratio() >= 0.8
                 )

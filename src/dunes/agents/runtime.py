@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
 from concurrent.futures import Future
@@ -62,6 +63,9 @@ class _Batchers:
 
 
 BATCHERS = _Batchers()
+#: The catalog's embeddings per loaded planner model, computed once per process.
+_CATALOGS: weakref.WeakKeyDictionary[Encoder, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+_CATALOG_LOCK = threading.Lock()
 
 
 def check_role(role: str) -> Role:
@@ -91,7 +95,6 @@ class AgentRuntime:
         self._placement: dict[str, Device] | None = None
         self._lock = threading.Lock()
         self._memo: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
-        self._catalogs: dict[int, dict[str, np.ndarray]] = {}
 
     # --- placement and models -------------------------------------------------------------
 
@@ -155,8 +158,8 @@ class AgentRuntime:
 
     def _catalog(self) -> dict[str, np.ndarray]:
         encoder = self.encoder("planner")
-        with self._lock:
-            cached = self._catalogs.get(id(encoder))
+        with _CATALOG_LOCK:
+            cached = _CATALOGS.get(encoder)
         if cached is not None:
             return cached
         texts = planner.catalog_texts()
@@ -167,8 +170,8 @@ class AgentRuntime:
         for name, group in texts.items():
             result[name] = vectors[start : start + len(group)]
             start += len(group)
-        with self._lock:
-            self._catalogs[id(encoder)] = result
+        with _CATALOG_LOCK:
+            _CATALOGS[encoder] = result
         return result
 
     def _stamp(self, role: Role, vector: np.ndarray) -> dict[str, Any]:
@@ -467,7 +470,7 @@ def family_params(
     if (
         "num_qubits" not in params
         and fam.fixed_qubits is None
-        and not any(k in params for k in ("secret", "marked", "basis"))
+        and not any(k in params and k not in defaults for k in ("secret", "marked", "basis"))
     ):
         defaults["num_qubits"] = fam.default_qubits
     if fam.fixed_qubits is not None and ext.num_qubits not in (None, fam.fixed_qubits):
