@@ -10,9 +10,11 @@ import anyio.to_thread
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 
 from dunes.config import Settings
-from dunes.errors import DunesError, JobNotFoundError, NodeNotFoundError
+from dunes.errors import DunesError, JobNotFoundError, MamlError, NodeNotFoundError
 
 if TYPE_CHECKING:
+    from dunes.agents import AgentRuntime
+    from dunes.beluga import GraphStore
     from dunes.orchestration import Orchestrator
 
 P = ParamSpec("P")
@@ -26,6 +28,7 @@ class Services:
         self.settings = settings
         self._orchestrator = orchestrator
         self._owns_orchestrator = orchestrator is None
+        self._agents: AgentRuntime | None = None
         self._lock = threading.Lock()
 
     @property
@@ -37,6 +40,21 @@ class Services:
 
                 self._orchestrator = Orchestrator(self.settings)
             return self._orchestrator
+
+    @property
+    def store(self) -> GraphStore:
+        """The BELUGA store the orchestrator records into."""
+        return self.orchestrator.store
+
+    @property
+    def agents(self) -> AgentRuntime:
+        """The agent runtime of this process (models load on first use, then stay resident)."""
+        with self._lock:
+            if self._agents is None:
+                from dunes.agents import AgentRuntime
+
+                self._agents = AgentRuntime(self.settings)
+            return self._agents
 
     def close(self) -> None:
         """Close what this object created (never an orchestrator it was given)."""
@@ -60,5 +78,9 @@ async def run_resource(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
         return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
     except (JobNotFoundError, NodeNotFoundError) as exc:
         raise ResourceNotFoundError(str(exc)) from exc
+    except MamlError as exc:
+        if exc.field == "name":  # no shipped example of that name
+            raise ResourceNotFoundError(str(exc)) from exc
+        raise ResourceError(str(exc)) from exc
     except DunesError as exc:
         raise ResourceError(str(exc)) from exc

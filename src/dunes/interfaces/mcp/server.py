@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.mcpserver import MCPServer
 
 from dunes.config import Settings, get_settings
-from dunes.interfaces.mcp import prompts, resources, tools
+from dunes.interfaces.mcp import (
+    prompts,
+    resources,
+    tools_agents,
+    tools_graph,
+    tools_jobs,
+    tools_maml,
+    tools_quantum,
+)
 from dunes.interfaces.mcp.deps import Services
 
 if TYPE_CHECKING:
@@ -51,7 +59,8 @@ def create_server(
     services = Services(settings or get_settings(), orchestrator)
     _init_native_allocator()
     server = DunesServer(services)
-    tools.register(server, services)
+    for module in (tools_quantum, tools_jobs, tools_agents, tools_graph, tools_maml):
+        module.register(server, services)
     resources.register(server, services)
     prompts.register(server, services)
     return server
