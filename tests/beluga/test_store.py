@@ -28,6 +28,7 @@ json_values = st.recursive(
 )
 
 
+@hsettings(max_examples=40)
 @given(st.dictionaries(st.text(max_size=6), json_values, max_size=6), st.randoms())
 def test_content_id_ignores_key_order(data: dict, rnd) -> None:
     items = list(data.items())

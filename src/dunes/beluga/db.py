@@ -65,7 +65,7 @@ def make_engine(url: str) -> Engine:
     try:
         if backend == "sqlite":
             return _sqlite_engine(parsed.render_as_string(hide_password=False))
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(parsed, pool_size=5, max_overflow=10)
     except (NoSuchModuleError, ImportError) as exc:
         raise StoreError(
             f"no driver for {display_url(url)}: {exc}; for PostgreSQL install psycopg "
@@ -123,6 +123,8 @@ def is_retryable(exc: BaseException) -> bool:
     """Lock contention or a transaction the database asks us to repeat."""
     if not isinstance(exc, DBAPIError):
         return False
+    if exc.connection_invalidated:  # a pooled connection went stale (server restart): reconnect
+        return True
     orig = exc.orig
     if getattr(orig, "sqlstate", None) in _RETRY_SQLSTATES:
         return True

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel
-from sqlalchemy import Engine, String, func, literal, select, text
+from sqlalchemy import Engine, String, bindparam, func, select, text
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.sql.expression import Insert
 
@@ -170,6 +170,60 @@ def _insert(conn: Connection, table: Any) -> Insert:
     return sqlite_insert(table)
 
 
+class _Statements:
+    """The statements of the hot paths, built once per store: building and hashing a statement
+    costs more than running it on SQLite."""
+
+    def __init__(self, dialect: str) -> None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        self.insert_node = (
+            dialect_insert(nodes)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(nodes.c.id)
+        )
+        s, d = nodes.alias("s"), nodes.alias("d")
+        source = (
+            select(
+                s.c.id,
+                bindparam("b_relation", type_=String()),
+                d.c.id,
+                bindparam("b_created_at", type_=UTCDateTime()),
+            )
+            .select_from(s.join(d, d.c.id == bindparam("b_dst")))
+            .where(
+                s.c.id == bindparam("b_src"),
+                s.c.category == bindparam("b_src_cat"),
+                d.c.category == bindparam("b_dst_cat"),
+            )
+        )
+        self.insert_edge = (
+            dialect_insert(edges)
+            .from_select(["src", "relation", "dst", "created_at"], source)
+            .on_conflict_do_nothing(index_elements=["src", "relation", "dst"])
+            .returning(edges.c.id)
+        )
+        self.lock_job = (
+            select(jobs.c.id).where(jobs.c.id == bindparam("b_job_id")).with_for_update()
+        )
+        self.max_seq = select(func.coalesce(func.max(job_events.c.seq), 0)).where(
+            job_events.c.job_id == bindparam("b_job_id")
+        )
+        self.insert_event = job_events.insert()
+        self.insert_claim = (
+            dialect_insert(job_claims)
+            .on_conflict_do_nothing(index_elements=["job_id"])
+            .returning(job_claims.c.job_id)
+        )
+        self.claim_worker = (
+            jobs.update()
+            .where(jobs.c.id == bindparam("b_job_id"))
+            .values(worker=bindparam("b_worker"), updated_at=bindparam("b_now"))
+        )
+
+
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -224,6 +278,7 @@ class GraphStore:
     def __init__(self, engine: Engine, *, artifacts_dir: Path | None = None) -> None:
         self.engine = engine
         self.artifacts_dir = artifacts_dir
+        self._sql = _Statements(engine.dialect.name)
 
     @property
     def url(self) -> str:
@@ -322,12 +377,7 @@ class GraphStore:
             "embedding_dim": dim,
             "created_at": _now(),
         }
-        inserted = conn.execute(
-            _insert(conn, nodes)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["id"])
-            .returning(nodes.c.id)
-        ).first()
+        inserted = conn.execute(self._sql.insert_node, values).first()
         if inserted is not None:
             return node_id
         existing = conn.execute(
@@ -376,24 +426,15 @@ class GraphStore:
         if src_id == dst_id:
             raise InvalidInputError(f"a node cannot be related to itself ({src_id})")
         src_cat, dst_cat = RELATIONS[relation]
-        s, d = nodes.alias("s"), nodes.alias("d")
-        source = (
-            select(
-                s.c.id,
-                literal(relation, String()),
-                d.c.id,
-                literal(_now(), UTCDateTime()),
-            )
-            .select_from(s.join(d, d.c.id == dst_id))
-            .where(s.c.id == src_id, s.c.category == src_cat, d.c.category == dst_cat)
-        )
-        stmt = (
-            _insert(conn, edges)
-            .from_select(["src", "relation", "dst", "created_at"], source)
-            .on_conflict_do_nothing(index_elements=["src", "relation", "dst"])
-            .returning(edges.c.id)
-        )
-        if conn.execute(stmt).first() is not None:
+        params = {
+            "b_src": src_id,
+            "b_dst": dst_id,
+            "b_relation": relation,
+            "b_created_at": _now(),
+            "b_src_cat": src_cat,
+            "b_dst_cat": dst_cat,
+        }
+        if conn.execute(self._sql.insert_edge, params).first() is not None:
             return
         # Nothing inserted: already there, or one end is missing or of the wrong category.
         found = {
@@ -1036,16 +1077,9 @@ class GraphStore:
             _check_status(status)
 
         def work(conn: Connection) -> JobEventRecord:
-            found = conn.execute(
-                select(jobs.c.id).where(jobs.c.id == job_id).with_for_update()
-            ).first()
-            if found is None:
+            if conn.execute(self._sql.lock_job, {"b_job_id": job_id}).first() is None:
                 raise JobNotFoundError(f"no job {job_id}", field="job_id")
-            seq = conn.execute(
-                select(func.coalesce(func.max(job_events.c.seq), 0)).where(
-                    job_events.c.job_id == job_id
-                )
-            ).scalar_one()
+            seq = conn.execute(self._sql.max_seq, {"b_job_id": job_id}).scalar_one()
             values = {
                 "job_id": job_id,
                 "seq": int(seq) + 1,
@@ -1055,7 +1089,7 @@ class GraphStore:
                 "message": str(message),
                 "status": status,
             }
-            conn.execute(job_events.insert().values(**values))
+            conn.execute(self._sql.insert_event, values)
             return _event(values)  # type: ignore[arg-type]
 
         return self._write(work, "adding a job event")
@@ -1088,17 +1122,13 @@ class GraphStore:
         _check_id(worker, "worker")
 
         def work(conn: Connection) -> bool:
+            now = _now()
             won = conn.execute(
-                _insert(conn, job_claims)
-                .values(job_id=job_id, worker=worker, claimed_at=_now())
-                .on_conflict_do_nothing(index_elements=["job_id"])
-                .returning(job_claims.c.job_id)
+                self._sql.insert_claim, {"job_id": job_id, "worker": worker, "claimed_at": now}
             ).first()
             if won is not None:
                 conn.execute(
-                    jobs.update()
-                    .where(jobs.c.id == job_id)
-                    .values(worker=worker, updated_at=_now())
+                    self._sql.claim_worker, {"b_job_id": job_id, "b_worker": worker, "b_now": now}
                 )
             return won is not None
 
