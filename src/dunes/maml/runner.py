@@ -434,8 +434,9 @@ class _Recorder:
                 if block.output_sha256 is None:
                     continue
                 out_id = self.store.add_entity(
-                    "maml_output",
+                    "report",  # one block's output; BELUGA has no narrower entity kind for it
                     {
+                        "source": "maml_block",
                         "block": block.name,
                         "language": block.language,
                         "status": block.status,
@@ -446,6 +447,9 @@ class _Recorder:
                 )
                 self.store.relate(out_id, "wasGeneratedBy", run_id)
                 outputs.append(out_id)
+            for imported in self.imports:
+                for node_id in (imported or {}).values():
+                    self.store.relate(node_id, "wasDerivedFrom", doc_id)
             for ids in self.simulations:
                 if "circuit" in ids:
                     self.store.relate(run_id, "used", ids["circuit"])

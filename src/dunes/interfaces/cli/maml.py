@@ -158,7 +158,9 @@ def run(
                 markup=False,
             )
             if b.stdout and b.status != "skipped":
-                console.print(b.stdout.rstrip()[-2000:], highlight=False, markup=False)
+                console.print(
+                    b.stdout.rstrip()[-2000:], highlight=False, markup=False, soft_wrap=True
+                )
             if b.stderr and b.status in {"failed", "timeout"}:
                 err_console.print(b.stderr.rstrip()[-2000:], highlight=False, markup=False)
         for line in result.drift:
@@ -216,7 +218,9 @@ def verify(
 
     info = verify_document(_read(file), [load_public_key(_read_bytes(k, "key")) for k in key])
     console.print(
-        f"{file}: signature valid, key {info.key_id}, signed {info.signed_at}", highlight=False
+        f"{file}: signature valid, key {info.key_id}, signed {info.signed_at}",
+        highlight=False,
+        soft_wrap=True,
     )
 
 
