@@ -122,8 +122,11 @@ def _like(token: str, *words: str, cutoff: float = 0.8) -> bool:
 def is_qubit_word(token: str) -> bool:
     if token in ("qubit", "qubits", "qbit", "qbits", "qb", "qbs"):
         return True
-    return token[:1] in ("q", "c") and _like(
-        "q" + token[1:], "qubit", "qubits", "quibit", "quibits", cutoff=0.72
+    return (
+        token[:1] in ("q", "c")
+        and "b" in token
+        and "t" in token
+        and _like("q" + token[1:], "qubit", "qubits", "quibit", "quibits", cutoff=0.72)
     )
 
 
@@ -136,6 +139,10 @@ def _number_word(token: str) -> int | None:
         near = difflib.get_close_matches(token, NUMBER_WORDS, n=1, cutoff=0.8)
         if near:
             return UNITS.get(near[0], TENS.get(near[0]))
+        # swapped letters ("fiev", "thre" is caught above): same letters, same first letter
+        for word in NUMBER_WORDS:
+            if word[0] == token[0] and sorted(word) == sorted(token):
+                return UNITS.get(word, TENS.get(word))
     return None
 
 
@@ -267,11 +274,16 @@ def _bitstrings(text: str, tokens: list[_Tok], used: set[int]) -> list[tuple[str
         wrapped = m.group(0) != m.group(1)
         before = [t.text for t in tokens if t.end <= m.start()][-4:]
         kind = "plain"
-        if any(w in _SECRET_WORDS for w in before):
-            kind = "secret"
-        elif any(_like(w, *_MARKED_WORDS) for w in before):
-            kind = "marked"
-        elif any(w in _BASIS_WORDS for w in before) or m.group(0).startswith("|"):
+        for word in reversed(before):  # the nearest telling word decides
+            if word in _SECRET_WORDS:
+                kind = "secret"
+            elif _like(word, *_MARKED_WORDS):
+                kind = "marked"
+            elif word in _BASIS_WORDS:
+                kind = "basis"
+            if kind != "plain":
+                break
+        if kind == "plain" and m.group(0).startswith("|"):
             kind = "basis"
         if kind == "plain" and not wrapped and len(m.group(1)) < 3:
             continue  # "10" alone is more likely a number than a bitstring
