@@ -806,6 +806,10 @@ class GraphStore:
         state_id = content_id("quantum_state", identity)
         if artifact is not None:
             state_data["artifact"] = artifact
+        outcome = "statevector" if ("statevector" in state_data or artifact) else "counts"
+        if result.counts is None and outcome == "counts":
+            outcome = "result"
+        state_label = f"{result.num_qubits}-qubit {outcome} of {spec.to_seed()}"[:ID_LENGTH]
         run_device = device or result.device
         host = socket.gethostname()
         device_data = {"device": run_device, "host": host}
@@ -842,7 +846,7 @@ class GraphStore:
                 conn, "activity", "simulation", simulation_data, None, None, result.method
             )
             state = self._put_node(
-                conn, "entity", "quantum_state", state_data, state_id, None, None
+                conn, "entity", "quantum_state", state_data, state_id, None, state_label
             )
             agent = self._put_node(
                 conn, "agent", "device", device_data, None, None, f"{run_device}@{host}"
