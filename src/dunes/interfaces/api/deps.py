@@ -3,20 +3,48 @@ and ``Annotated`` aliases for them."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import os
 import threading
-from typing import Annotated, Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from dunes.agents import AgentRuntime
 from dunes.beluga import JOB_STATUSES, GraphStore
 from dunes.config import Settings
 from dunes.interfaces.api.limits import RateLimiter
 from dunes.interfaces.api.metrics import Metrics
 from dunes.interfaces.api.security import ApiKeyRing
 from dunes.orchestration import Orchestrator
+
+if TYPE_CHECKING:
+    from dunes.agents import AgentRuntime
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_compute: ThreadPoolExecutor | None = None
+_compute_lock = threading.Lock()
+
+
+def compute_pool() -> ThreadPoolExecutor:
+    """The process-wide threads for simulations and model inference.
+
+    They live as long as the process: with torch loaded, Qiskit crashes (SIGSEGV) in a new thread
+    once another thread that ran it has exited, which is what recycling thread pools do.
+    """
+    global _compute
+    with _compute_lock:
+        if _compute is None:
+            _compute = ThreadPoolExecutor(
+                max_workers=max(4, os.cpu_count() or 1), thread_name_prefix="dunes-compute"
+            )
+        return _compute
 
 
 class Gateway:
@@ -38,6 +66,11 @@ class Gateway:
         self._owned: list[Any] = []
         self._lock = threading.Lock()
 
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``fn`` on the gateway's compute threads and await its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(compute_pool(), functools.partial(fn, *args, **kwargs))
+
     def orchestrator(self) -> Orchestrator:
         """The orchestrator given to the app, or one built from the settings (once)."""
         with self._lock:
@@ -54,6 +87,8 @@ class Gateway:
         """The agent runtime of this process (models load on first use, then stay resident)."""
         with self._lock:
             if self._agents is None:
+                from dunes.agents import AgentRuntime
+
                 self._agents = AgentRuntime(self.settings)
             return self._agents
 

@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from dunes.agents import PlanResult
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
@@ -43,7 +42,7 @@ async def placement(gateway: GatewayDep, _client: ClientDep) -> Placement:
             models={role: runtime.model_name(role) for role in where},
         )
 
-    return await run_in_threadpool(run)
+    return await gateway.run(run)
 
 
 @router.post(
@@ -64,7 +63,7 @@ async def run_role(
         ),
     ],
 ) -> dict[str, Any]:
-    output = await run_in_threadpool(gateway.agents().run_role, role, body.text)
+    output = await gateway.run(lambda: gateway.agents().run_role(role, body.text))
     data = output.public() if isinstance(output, PlanResult) else output.model_dump(mode="json")
     if not body.embedding:
         data.pop("embedding", None)

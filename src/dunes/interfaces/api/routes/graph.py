@@ -71,7 +71,7 @@ async def search(
             hits=[SearchHit(node=_strip(node, embedding), score=score) for node, score in hits],
         )
 
-    return await run_in_threadpool(run)
+    return await gateway.run(run)
 
 
 @router.get("/{node_id}", summary="One node (entity, activity or agent) by id or id prefix")

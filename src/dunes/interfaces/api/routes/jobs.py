@@ -312,7 +312,11 @@ Index = Annotated[int | None, Query(ge=0, le=10_000, description="Which result o
     responses={200: {"content": {"application/x-npy": {}}, "description": "A .npy file"}},
 )
 async def job_statevector(
-    job_id: JobId, orch: OrchestratorDep, _client: ClientDep, index: Index = None
+    job_id: JobId,
+    gateway: GatewayDep,
+    orch: OrchestratorDep,
+    _client: ClientDep,
+    index: Index = None,
 ) -> Response:
     simulation = _simulation(await _finished_result(orch, job_id), index)
 
@@ -326,7 +330,7 @@ async def job_statevector(
         np.save(buffer, np.asarray(state), allow_pickle=False)
         return buffer.getvalue()
 
-    body = await run_in_threadpool(render)
+    body = await gateway.run(render)
     return Response(
         body,
         media_type="application/x-npy",
@@ -341,7 +345,11 @@ async def job_statevector(
     responses={200: {"content": {"image/png": {}}, "description": "A PNG image"}},
 )
 async def job_histogram(
-    job_id: JobId, orch: OrchestratorDep, _client: ClientDep, index: Index = None
+    job_id: JobId,
+    gateway: GatewayDep,
+    orch: OrchestratorDep,
+    _client: ClientDep,
+    index: Index = None,
 ) -> Response:
     simulation = _simulation(await _finished_result(orch, job_id), index)
     if not simulation.counts and not simulation.probabilities:
@@ -354,4 +362,4 @@ async def job_histogram(
             path = histogram_png(simulation, FilePath(tmp) / "histogram.png")
             return path.read_bytes()
 
-    return Response(await run_in_threadpool(render), media_type="image/png")
+    return Response(await gateway.run(render), media_type="image/png")

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
@@ -55,9 +54,10 @@ async def validate(
             }
         ),
     ],
+    gateway: GatewayDep,
     _client: ClientDep,
 ) -> ValidationReport:
-    return await run_in_threadpool(validate_document, body.document)
+    return await gateway.run(validate_document, body.document)
 
 
 @router.post(
@@ -77,7 +77,7 @@ async def run(
     gateway: GatewayDep,
     _client: ClientDep,
 ) -> MamlRunResult:
-    result = await run_in_threadpool(
+    result = await gateway.run(
         lambda: run_document(
             settings=gateway.settings,
             text=body.document,

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
@@ -89,7 +88,7 @@ async def simulate(
         ),
     )
     circuit: Any = request.circuit
-    _spec, result = await run_in_threadpool(
+    _spec, result = await gateway.run(
         lambda: simulate_circuit(
             settings=gateway.settings,
             circuit=circuit,
