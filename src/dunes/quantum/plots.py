@@ -36,11 +36,15 @@ def histogram_png(result: SimulationResult, path: Path, *, max_bars: int = 32) -
     top = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:max_bars]
     top.sort(key=lambda kv: kv[0])
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.45 * len(top) + 2), 3.6), dpi=110)
+    fig, ax = plt.subplots(figsize=(max(4.5, 0.45 * len(top) + 2), 3.8), dpi=110)
     bars = ax.bar([k for k, _ in top], [v for _, v in top], color="#3b6ea8")
     ax.bar_label(bars, fmt="%.3f", fontsize=7)
     ax.set_ylabel("probability")
-    ax.set_title(f"{result.num_qubits}-qubit circuit, {title} ({result.method}, {result.device})")
+    ax.set_title(
+        f"{result.num_qubits}-qubit circuit, {title}\n{result.method} on {result.device}",
+        fontsize=10,
+    )
+    ax.set_xlabel("outcome (qubit 0 rightmost)", fontsize=8)
     ax.tick_params(axis="x", labelrotation=90 if len(top) > 8 else 0, labelsize=8)
     ax.set_ylim(0, min(1.0, max(v for _, v in top) * 1.2))
     fig.tight_layout()
