@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -121,30 +118,3 @@ def test_encrypt_one_section_roundtrip(tmp_path: Path) -> None:
     assert decrypt_document(sealed, key) == text
     with pytest.raises(MamlError, match="no section titled 'Nope'"):
         encrypt_document(text, key, section="Nope")
-
-
-def _dunes(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    cli = [sys.executable, "-c", "from dunes.interfaces.cli import main; main()"]
-    return subprocess.run(
-        [*cli, "maml", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=120,
-    )
-
-
-def test_cli_keygen_sign_verify_tamper(tmp_path: Path) -> None:
-    (tmp_path / "d.maml.md").write_text(TEXT)
-    assert _dunes("keygen", "--out", "me", cwd=tmp_path).returncode == 0
-    assert (tmp_path / "me").stat().st_mode & 0o777 == 0o600
-    assert _dunes("sign", "d.maml.md", "--key", "me", cwd=tmp_path).returncode == 0
-    ok = _dunes("verify", "d.maml.md", "--key", "me.pub", cwd=tmp_path)
-    assert ok.returncode == 0, ok.stderr
-    assert "signature valid" in ok.stdout
-    path = tmp_path / "d.maml.md"
-    path.write_text(path.read_text().replace("echo hi", "echo HI"))
-    bad = _dunes("verify", "d.maml.md", "--key", "me.pub", cwd=tmp_path)
-    assert bad.returncode == 1
-    assert "changed after signing" in bad.stderr

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives.asymmetric import mldsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dunes.errors import MamlError
-from dunes.maml import format_document, parse_document, validate_document
+from dunes.maml import (
+    format_document,
+    parse_document,
+    read_history,
+    validate_document,
+    verify_document,
+)
+from dunes.maml.crypto import signed_region, strip_signature
+
+_KEY = mldsa.MLDSA65PrivateKey.generate().public_key()
 
 FRAGMENTS = [
     "---\n",
@@ -42,6 +52,9 @@ def _guard(text: str) -> None:
         parse_document(text)
         validate_document(text)
         format_document(text)
+        read_history(text)
+        signed_region(strip_signature(text)[0])
+        verify_document(text, [_KEY])
     except MamlError:
         pass
 

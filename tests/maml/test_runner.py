@@ -10,7 +10,14 @@ import pytest
 
 from dunes.config import Settings, get_settings
 from dunes.errors import MamlPermissionError, MamlSignatureError, MamlValidationError
-from dunes.maml import read_history, run_document, sign_document
+from dunes.maml import (
+    encrypt_document,
+    generate_symmetric_key,
+    load_symmetric_key,
+    read_history,
+    run_document,
+    sign_document,
+)
 from tests.maml.conftest import doc
 
 
@@ -215,3 +222,24 @@ def test_write_appends_history_and_frozen_detects_drift(
     assert path.read_text() == written  # --frozen never writes
     # Only the stable block: no drift.
     assert run_document(settings=strict, text=written, block="fixed", frozen=True).status == "ok"
+
+
+def test_encrypted_documents_need_the_key(settings: Settings, tmp_path: Path) -> None:
+    key = load_symmetric_key(generate_symmetric_key(tmp_path / "aes").read_bytes())
+    marker = tmp_path / "ran"
+    sealed = encrypt_document(doc(touch_block(marker)), key)
+    with pytest.raises(MamlPermissionError, match="encrypted; decrypt it first"):
+        run_document(settings=settings, text=sealed)
+    assert not marker.exists()
+    result = run_document(settings=settings, text=sealed, decrypt_key=key)
+    assert result.status == "ok" and marker.exists()
+
+
+def test_encrypted_sections_are_skipped(settings: Settings, tmp_path: Path) -> None:
+    key = load_symmetric_key(generate_symmetric_key(tmp_path / "aes").read_bytes())
+    marker = tmp_path / "ran"
+    text = doc("## Open\n```sh {name=open}\necho open\n```\n\n" + touch_block(marker))
+    sealed = encrypt_document(text, key, section="Touch")
+    result = run_document(settings=settings, text=sealed)
+    assert [(b.name, b.status) for b in result.blocks] == [("open", "ok"), ("touch", "skipped")]
+    assert any("encrypted" in w for w in result.warnings) and not marker.exists()
