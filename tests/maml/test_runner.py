@@ -243,3 +243,19 @@ def test_encrypted_sections_are_skipped(settings: Settings, tmp_path: Path) -> N
     result = run_document(settings=settings, text=sealed)
     assert [(b.name, b.status) for b in result.blocks] == [("open", "ok"), ("touch", "skipped")]
     assert any("encrypted" in w for w in result.warnings) and not marker.exists()
+
+
+def test_bad_quantum_graph_fails_its_block(settings: Settings) -> None:
+    result = run_document(settings=settings, text=doc("```yaml {name=g}\nquantum_graph: 5\n```\n"))
+    assert result.status == "failed"
+    assert (result.blocks[0].reason or "").startswith("quantum_graph not imported")
+
+
+def test_block_names_never_escape_the_workdir(settings: Settings, tmp_path: Path) -> None:
+    result = run_document(
+        settings=settings, text=doc("```sh {name=../../../escape}\necho ok\n```\n")
+    )
+    assert result.status == "ok"
+    scripts = list(Path(result.workdir or "").joinpath(".maml").iterdir())
+    assert {p.suffix for p in scripts} == {".sh", ".out", ".err"}
+    assert not list(settings.data_dir.rglob("escape*"))

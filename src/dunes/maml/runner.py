@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -212,7 +213,8 @@ def _run_script(
     meta = workdir / ".maml"
     meta.mkdir(exist_ok=True)
     (workdir / ".tmp").mkdir(exist_ok=True)
-    stem = f"{block.index:02d}-{block.name}"
+    # Names come from the document: only a slug of them may reach a file name.
+    stem = f"{block.index:02d}-" + re.sub(r"[^A-Za-z0-9_-]+", "_", block.name)[:60]
     suffix = ".py" if block.language == "python" else ".sh"
     script = meta / (stem + suffix)
     script.write_text(block.content, encoding="utf-8")
@@ -343,7 +345,19 @@ def _run_yaml(*, block: CodeBlock, import_graph: Callable[[str], Any]) -> BlockR
     stdout = json.dumps(data, sort_keys=True, default=str)
     imported = None
     if isinstance(data, dict) and "quantum_graph" in data:
-        imported = import_graph(block.content)
+        try:
+            imported = import_graph(block.content)
+        except DunesError as exc:
+            return BlockResult(
+                name=block.name,
+                language="yaml",
+                line=block.line,
+                status="failed",
+                stdout=stdout,
+                stderr=str(exc),
+                block_sha256=block.sha256,
+                reason=f"quantum_graph not imported: {exc}"[:300],
+            )
     return BlockResult(
         name=block.name,
         language="yaml",
@@ -390,12 +404,7 @@ class _Recorder:
         if self.store is None:
             self.warnings.append("quantum_graph data was read but not imported: no BELUGA store")
             return None
-        try:
-            imported = self.store.import_quantum_graph_yaml(text)
-        except DunesError as exc:
-            raise MamlValidationError(
-                f"quantum_graph could not be imported: {exc}", field="quantum_graph"
-            ) from exc
+        imported = self.store.import_quantum_graph_yaml(text)
         self.imports.append(imported)
         return imported
 
