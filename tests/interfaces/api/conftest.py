@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,30 +72,51 @@ def dunes_executable() -> str:
     return str(candidate) if candidate.exists() else "dunes"
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    """A real ``dunes serve`` on a free loopback port; yields its base URL."""
+def clean_environment(data_dir: Path) -> dict[str, str]:
+    """This process's environment without DUNES_* settings, with its own data directory."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DUNES_") or k.startswith("DUNES_TEST_")
+    }
+    env["DUNES_DATA_DIR"] = str(data_dir)
+    env["DUNES_CONFIG"] = str(data_dir / "absent.toml")
+    env["HF_HUB_OFFLINE"] = "1"
+    env["TRANSFORMERS_OFFLINE"] = "1"
+    return env
+
+
+@contextmanager
+def serve(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run ``dunes serve`` on a free loopback port until the block ends; yield its base URL."""
+    data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = dict(os.environ)
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [dunes_executable(), "serve", "--port", str(port), "--no-access-log"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
+    log_path = data_dir / "serve.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [dunes_executable(), "serve", "--port", str(port), "--no-access-log", *args],
+            env={**clean_environment(data_dir), **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base_url = f"http://127.0.0.1:{port}"
         try:
-            wait_healthy(base_url, process)
-        except (RuntimeError, TimeoutError) as exc:
-            raise RuntimeError(f"{exc}\n{(tmp_path / 'serve.log').read_text()}") from exc
+            try:
+                wait_healthy(base_url, process)
+            except (RuntimeError, TimeoutError) as exc:
+                raise RuntimeError(f"{exc}\n{log_path.read_text()}") from exc
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real ``dunes serve`` for the module; yields its base URL."""
+    with serve(tmp_path_factory.mktemp("serve")) as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
