@@ -259,3 +259,43 @@ def test_block_names_never_escape_the_workdir(settings: Settings, tmp_path: Path
     scripts = list(Path(result.workdir or "").joinpath(".maml").iterdir())
     assert {p.suffix for p in scripts} == {".sh", ".out", ".err"}
     assert not list(settings.data_dir.rglob("escape*"))
+
+
+def test_cancel_kills_the_running_block_and_skips_the_rest(
+    settings: Settings, tmp_path: Path
+) -> None:
+    import threading
+
+    marker = tmp_path / "after"
+    cancel = threading.Event()
+    seen: list[str] = []
+
+    def progress(fraction: float, message: str) -> None:
+        seen.append(message)
+        if "slow" in message:
+            threading.Timer(0.3, cancel.set).start()
+
+    body = "```sh {name=slow}\nsleep 30\n```\n" + touch_block(marker)
+    started = time.monotonic()
+    result = run_document(settings=settings, text=doc(body), cancel=cancel, progress=progress)
+    assert time.monotonic() - started < 15
+    assert result.status == "cancelled"
+    assert [b.status for b in result.blocks] == ["cancelled", "cancelled"]
+    assert seen[0] == "block slow (sh)" and not marker.exists()
+
+
+def test_run_is_recorded_with_the_given_store_and_job(settings: Settings) -> None:
+    from dunes.beluga import open_store
+
+    store = open_store(settings)
+    result = run_document(
+        settings=settings,
+        text=doc("```circuit {name=bell}\nh(0); cx(0,1)\n```\n"),
+        store=store,
+        job_id="job-123",
+    )
+    run = store.get_node(result.graph["run"])
+    assert run.data["job_id"] == "job-123" and run.data["status"] == "ok"
+    (sim,) = result.graph["simulations"]
+    upstream = store.lineage(sim["circuit"], depth=1, direction="both")
+    assert result.graph["document"] in {n.id for n in upstream.nodes}

@@ -374,12 +374,20 @@ def _run_yaml(*, block: CodeBlock, import_graph: Callable[[str], Any]) -> BlockR
 class _Recorder:
     """Writes the run into the BELUGA graph; failures there become warnings, never lost runs."""
 
-    def __init__(self, settings: Settings, warnings: list[str], enabled: bool) -> None:
-        self.store: Any = None
+    def __init__(
+        self,
+        settings: Settings,
+        warnings: list[str],
+        enabled: bool,
+        store: Any = None,
+        job_id: str | None = None,
+    ) -> None:
+        self.store: Any = store
+        self.job_id = job_id
         self.warnings = warnings
         self.simulations: list[dict[str, str]] = []
         self.imports: list[Any] = []
-        if not enabled:
+        if not enabled or store is not None:
             return
         try:
             from dunes.beluga import open_store
@@ -396,7 +404,7 @@ class _Recorder:
         if self.store is None:
             return
         try:
-            self.simulations.append(self.store.record_simulation(spec, result))
+            self.simulations.append(self.store.record_simulation(spec, result, job_id=self.job_id))
         except DunesError as exc:
             self.warnings.append(f"recording a simulation failed: {exc}")
 
@@ -430,6 +438,7 @@ class _Recorder:
                 "maml_run",
                 {
                     "run_id": result.run_id,
+                    "job_id": self.job_id,
                     "status": result.status,
                     "blocks": [
                         b.name for b in result.blocks if b.status not in {"skipped", "planned"}
@@ -489,13 +498,18 @@ def run_document(
     keys: Sequence[Path] = (),
     decrypt_key: bytes | None = None,
     record: bool = True,
+    store: Any = None,
+    job_id: str | None = None,
     cancel: threading.Event | None = None,
     progress: Progress | None = None,
 ) -> MamlRunResult:
     """Check and run ``text``; with ``write`` permission append a History entry.
 
     ``source_path`` marks a local file: ``--trust`` needs it, and the History entry is written
-    back to it. ``keys`` (public keys) add to ``settings.maml.trusted_keys``.
+    back to it. ``keys`` (public keys) add to ``settings.maml.trusted_keys``. ``store`` is an
+    open BELUGA store to record in (default: ``open_store(settings)``), ``job_id`` the job the run
+    belongs to. ``progress(fraction, message)`` is called before each block; setting ``cancel``
+    kills the running block and skips the rest.
 
     Raises:
         MamlSyntaxError, MamlValidationError: the document is malformed.
@@ -578,7 +592,7 @@ def run_document(
         )
     workdir = settings.data_dir / "maml" / "runs" / run_id
     workdir.mkdir(parents=True, exist_ok=True)
-    recorder = _Recorder(settings, warnings, record)
+    recorder = _Recorder(settings, warnings, record, store=store, job_id=job_id)
     results: list[BlockResult] = []
     failed = False
     runnable = [b for b, why in plan if why is None]
