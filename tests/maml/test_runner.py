@@ -102,12 +102,11 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
             os.kill(child, 0)
         except ProcessLookupError:
             break
-        # A killed child may linger as a zombie of init for a moment; read its state.
-        state = (
-            Path(f"/proc/{child}/stat").read_text().split()[2]
-            if Path(f"/proc/{child}").exists()
-            else "Z"
-        )
+        # A killed child may linger as a zombie until init reaps it; a zombie is dead.
+        try:
+            state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            break
         if state == "Z":
             break
         time.sleep(0.05)
