@@ -6,6 +6,7 @@
     packaged all-MiniLM-L6-v2, on the CPU unless --device says otherwise.
 
     python bench/agents.py [--device cpu|cuda:0] [--threads N] [--reload-requests 5] [--requests 64]
+    python bench/agents.py --device cuda:0 --throughput float16 --batches 1,2,4,...,256
 """
 
 from __future__ import annotations
@@ -76,6 +77,41 @@ def concurrent(batcher: Batcher, texts: list[str]) -> float:
     return elapsed
 
 
+def throughput(device: str, dtype: str, batches: list[int], budget_s: float) -> None:
+    """Encoder texts/s at each batch size for one device and dtype (a table row each)."""
+    settings = get_settings()
+    ref = resolve_model("planner", settings.agents)
+    encoder = POOL.get(ref, device, dtype)
+    sync = _sync(device)
+    print("| device | dtype | batch | texts/s | ms/batch |")
+    print("|---|---|---|---|---|")
+    for size in batches:
+        texts = [TASKS[i % len(TASKS)] for i in range(size)]
+        encoder.encode(texts)
+        sync()
+        count, start = 0, time.perf_counter()
+        while True:
+            encoder.encode(texts)
+            sync()
+            count += 1
+            elapsed = time.perf_counter() - start
+            if elapsed > budget_s or count >= 200:
+                break
+        print(
+            f"| {device} | {dtype} | {size} | {size * count / elapsed:.0f} | "
+            f"{elapsed / count * 1000:.2f} |",
+            flush=True,
+        )
+
+
+def _sync(device: str):  # type: ignore[no-untyped-def]
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.synchronize
+    return lambda: None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
@@ -84,11 +120,22 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument(
+        "--throughput",
+        metavar="DTYPE",
+        help="only print encoder throughput for float32|float16|bfloat16 at --batches",
+    )
+    parser.add_argument("--batches", default="1,2,4,8,16,32,64,128,256")
+    parser.add_argument("--budget", type=float, default=1.0, help="seconds per batch size")
     args = parser.parse_args()
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
+    if args.throughput:
+        sizes = [int(b) for b in args.batches.split(",")]
+        throughput(args.device, args.throughput, sizes, args.budget)
+        return
 
     settings = get_settings()
     ref = resolve_model("planner", settings.agents)
