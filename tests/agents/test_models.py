@@ -174,3 +174,40 @@ def test_runtime_with_tiny_models_plans_by_keywords(tiny_model: Path) -> None:
     assert plan.circuit_seed == "h(0); cx(0,1); cx(1,2); cx(2,3)"
     assert plan.model == "tiny-bert"
     assert len(plan.embedding) == 32
+
+
+def _cuda_devices() -> list[str]:
+    import torch
+
+    return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("device", _cuda_devices() or ["cuda:0"])
+def test_half_precision_on_gpu_matches_cpu(tiny_model: Path, device: str) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device visible to torch")
+    pool = ModelPool()
+    ref = resolve_model("planner", tiny_settings(tiny_model).agents)
+    dtype = pick_dtype(device, True)
+    assert dtype in ("float16", "bfloat16")
+    gpu = pool.get(ref, device, dtype)
+    cpu = pool.get(ref, "cpu", "float32")
+    assert gpu is not cpu
+    texts = ["prepare a ghz state", "what is the weather", "grover search marked 101"]
+    on_gpu, on_cpu = gpu.encode(texts), cpu.encode(texts)
+    assert on_gpu.dtype == np.float32
+    assert np.all(np.sum(on_gpu * on_cpu, axis=1) > 0.99)
+
+
+def test_gpus_torch_cannot_use_fall_back_to_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this torch build has CUDA")
+    # NVML would report these GPUs on a host where the CPU-only torch is installed
+    monkeypatch.setattr("dunes.agents.runtime.discover", lambda: gpu_inventory([2**30, 2**30]))
+    runtime = AgentRuntime(get_settings())
+    assert {d.id for d in runtime.placement().values()} == {"cpu"}

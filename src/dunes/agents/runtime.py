@@ -7,6 +7,7 @@ thread-safe: concurrent callers are batched together.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import weakref
@@ -43,6 +44,7 @@ from dunes.quantum.result import SimulationResult
 RANDOM_DEFAULT_SEED = 7
 RANDOM_DEFAULT_DEPTH = 5
 _MEMO_SIZE = 512
+_log = logging.getLogger(__name__)
 
 
 class _Batchers:
@@ -68,6 +70,12 @@ _CATALOGS: weakref.WeakKeyDictionary[Encoder, dict[str, np.ndarray]] = weakref.W
 _CATALOG_LOCK = threading.Lock()
 
 
+def _torch_has_cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 def check_role(role: str) -> Role:
     """``role`` as a Role.
 
@@ -91,6 +99,7 @@ class AgentRuntime:
     ) -> None:
         self.settings = settings
         self._inventory = inventory
+        self._inventory_is_live = inventory is None
         self._pool = pool or POOL
         self._placement: dict[str, Device] | None = None
         self._lock = threading.Lock()
@@ -108,9 +117,20 @@ class AgentRuntime:
         """Role -> device: round-robin over GPUs by free memory, CPU without GPUs, or as set."""
         with self._lock:
             if self._placement is None:
+                inventory = self.inventory
+                if inventory.gpus and self._inventory_is_live and not _torch_has_cuda():
+                    # NVML sees GPUs but this torch build cannot use them: unpinned roles go to
+                    # the CPU instead of failing at load time
+                    inventory = inventory.model_copy(update={"devices": (inventory.cpu,)})
+                    _log.warning("torch has no CUDA support; agents placed on the CPU")
                 self._placement = place(
-                    ROLES, self.inventory, overrides=dict(self.settings.agents.placement)
+                    ROLES, inventory, overrides=dict(self.settings.agents.placement)
                 )
+                if inventory is not self.inventory:
+                    pinned = dict(self.settings.agents.placement)
+                    self._placement.update(
+                        {r: self.inventory.get(d) for r, d in pinned.items() if r in ROLES}
+                    )
             return dict(self._placement)  # type: ignore[arg-type]
 
     def model_name(self, role: str) -> str:
