@@ -8,10 +8,13 @@ from pathlib import Path
 import networkx as nx
 import pytest
 import yaml
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from dunes.beluga import GraphStore, import_quantum_graph_yaml, open_store
 from dunes.config import Settings
-from dunes.errors import InvalidInputError, NodeNotFoundError
+from dunes.errors import DunesError, InvalidInputError, NodeNotFoundError
 from dunes.quantum import SimulationOptions, parse_circuit, simulate
 
 SEED_YAML = """\
@@ -173,3 +176,59 @@ def test_bad_node_link_and_format(store: GraphStore) -> None:
         store.import_node_link({"nodes": [{"id": "a", "kind": "x"}], "edges": []})
     with pytest.raises(InvalidInputError, match="accepted are json, graphml, prov, yaml"):
         store.export("csv")
+
+
+_yaml_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(allow_nan=False, allow_infinity=False, width=32)
+    | st.sampled_from(["...", "h(0)", "h(0); cx(0,1)", "quantum_circuit", "task", "x"]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(["id", "type", "data", "nodes", "edges", "k"]), inner)
+    ),
+    max_leaves=15,
+)
+
+
+@hsettings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(doc=st.dictionaries(st.sampled_from(["quantum_graph", "nodes"]), _yaml_values))
+def test_any_quantum_graph_is_imported_or_refused_cleanly(
+    settings: Settings, tmp_path: Path, doc: dict
+) -> None:
+    with open_store(settings, url=f"sqlite:///{tmp_path / 'fuzz.sqlite3'}") as store:
+        try:
+            ids = store.import_quantum_graph_yaml(yaml.safe_dump(doc))
+        except DunesError:
+            return
+        for node_id in ids.values():
+            assert store.get_node(node_id).label is not None
+
+
+@hsettings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    amplitudes=st.lists(
+        st.floats(-1, 1, allow_nan=False, width=32)
+        | st.tuples(st.floats(-1, 1, width=32), st.floats(-1, 1, width=32)).map(list),
+        min_size=1,
+        max_size=8,
+    ),
+    truncated=st.booleans(),
+)
+def test_seed_state_amplitudes_are_kept(
+    settings: Settings, tmp_path: Path, amplitudes: list, truncated: bool
+) -> None:
+    data = amplitudes + (["..."] if truncated else [])
+    doc = {"quantum_graph": {"nodes": [{"id": "s", "type": "quantum_state", "data": data}]}}
+    with open_store(settings, url=f"sqlite:///{tmp_path / 'amps.sqlite3'}") as store:
+        ids = store.import_quantum_graph_yaml(yaml.safe_dump(doc))
+        stored = store.get_node(ids["s"]).data
+    assert stored == {
+        "amplitudes": [a if isinstance(a, list) else float(a) for a in amplitudes],
+        "truncated": truncated,
+    }

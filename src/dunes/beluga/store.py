@@ -7,10 +7,10 @@ import json
 import math
 import socket
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from dunes.quantum import CircuitSpec, SimulationResult
     from dunes.quantum.result import Artifact
 
+T = TypeVar("T")
 MAX_DEPTH = 100
 INLINE_STATE_MAX_QUBITS = 10
 """States up to this many qubits stay inline in the node's JSON; larger ones become artifacts."""
@@ -298,10 +299,10 @@ class GraphStore:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _write(self, fn: Any, what: str) -> Any:
+    def _write(self, fn: Callable[[Connection], T], what: str) -> T:
         return db.run(self.engine, fn, what=what, write=True)
 
-    def _read(self, fn: Any, what: str) -> Any:
+    def _read(self, fn: Callable[[Connection], T], what: str) -> T:
         return db.run(self.engine, fn, what=what, write=False)
 
     # -- nodes ---------------------------------------------------------------------------------
