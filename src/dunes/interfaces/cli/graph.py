@@ -37,6 +37,8 @@ def _summary(node: Node, width: int = 60) -> str:
         text = node.label
     elif node.kind == "circuit":
         text = str(node.data.get("circuit", ""))
+    elif isinstance(node.data.get("text"), str):
+        text = node.data["text"]
     else:
         text = json.dumps(node.data, sort_keys=True)
     return text if len(text) <= width else text[: width - 1] + "…"
