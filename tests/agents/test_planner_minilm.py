@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dunes.agents import AgentRuntime, PlanResult
-from dunes.errors import AgentError, CircuitSyntaxError
+from dunes.errors import AgentError, CircuitSyntaxError, InvalidInputError
 from dunes.quantum import SimulationOptions, parse_circuit, simulate
 from dunes.quantum import families as F
 
@@ -57,6 +57,8 @@ PHRASINGS = [
     ("random quantum circuit with depth 10 on eight qubits", "random", 8),
     ("a randomly generated benchmark circuit, 3 qubits, seed 42", "random", 3),
     ("equal superposition of all zeros and all ones on 6 qubits", "ghz", 6),
+    ("make 8 qubits all entangled", "ghz", 8),
+    ("Entangle two qubits", "bell", 2),
 ]
 
 UNRELATED = [
@@ -142,6 +144,11 @@ def test_defaults_are_reported(minilm_runtime: AgentRuntime) -> None:
     assert plan.defaults_used["shots"] == 0
     assert "num_qubits" in plan.extraction.missing
     assert "marked" in plan.extraction.missing
+
+
+def test_a_width_the_family_cannot_take_is_an_error(minilm_runtime: AgentRuntime) -> None:
+    with pytest.raises(InvalidInputError, match=r"Grover search takes 2\.\.8 qubits; got 12"):
+        minilm_runtime.plan("Grover search on 12 qubits")
 
 
 def test_a_given_circuit_is_used_as_is(minilm_runtime: AgentRuntime) -> None:

@@ -23,6 +23,8 @@ SIMILARITY_WEIGHT = 0.75
 KEYWORD_WEIGHT = 0.5
 #: Similarity below this carries no evidence (unrelated sentences sit around 0-0.3 on MiniLM).
 SIMILARITY_FLOOR = 0.3
+#: Taken off a family that cannot take the qubit count the task asks for.
+MISFIT_PENALTY = 0.25
 
 _CALL = re.compile(r"\b([A-Za-z][A-Za-z0-9_]*)\s*\(((?:[^()]|\([^()]*\))*)\)")
 _BARE_MEASURE = re.compile(r";\s*(measure|barrier)\b(?!\s*\()", re.IGNORECASE)
@@ -102,12 +104,25 @@ def _keyword_hits(text: str) -> list[_Hit]:
     ]
 
 
+def _fits(family: str, num_qubits: int) -> bool:
+    fam = families.FAMILIES[family]
+    if fam.fixed_qubits is not None:
+        return num_qubits == fam.fixed_qubits
+    return num_qubits >= fam.min_qubits and (fam.max_qubits is None or num_qubits <= fam.max_qubits)
+
+
 def score_families(
-    embedding: np.ndarray, catalog: dict[str, np.ndarray], text: str
+    embedding: np.ndarray,
+    catalog: dict[str, np.ndarray],
+    text: str,
+    *,
+    num_qubits: int | None = None,
 ) -> list[FamilyScore]:
     """Every family's score for ``text``, best first.
 
-    ``catalog`` maps family -> unit embeddings of its description and examples (rows).
+    ``catalog`` maps family -> unit embeddings of its description and examples (rows). A family
+    that cannot take the ``num_qubits`` the task asks for loses ``MISFIT_PENALTY`` ("8 entangled
+    qubits" is a GHZ state, not a Bell pair).
     """
     hits = _keyword_hits(text)
     scores = []
@@ -118,6 +133,9 @@ def score_families(
         evidence = sorted({h.keyword if h.exact else f"~{h.keyword}" for h in own})
         sim_part = max(0.0, similarity - SIMILARITY_FLOOR) / (1 - SIMILARITY_FLOOR)
         score = min(1.0, SIMILARITY_WEIGHT * sim_part + KEYWORD_WEIGHT * keyword)
+        if num_qubits is not None and not _fits(name, num_qubits):
+            score = max(0.0, score - MISFIT_PENALTY)
+            evidence.append(f"cannot take {num_qubits} qubits")
         scores.append(
             FamilyScore(
                 family=name,

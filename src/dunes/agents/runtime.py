@@ -256,7 +256,10 @@ class AgentRuntime:
                 extraction=ext,
             )
         scores = planner.score_families(
-            np.asarray(stamp["embedding"], dtype=np.float32), self._catalog(), text
+            np.asarray(stamp["embedding"], dtype=np.float32),
+            self._catalog(),
+            text,
+            num_qubits=ext.num_qubits,
         )
         best, second = scores[0], scores[1]
         threshold = self.settings.agents.confidence_threshold
