@@ -70,6 +70,9 @@ def register(server: MCPServer, services: Services) -> None:
         ] = None,
         top: Annotated[int, Field(ge=1, le=1024, description="Amplitudes to return.")] = 16,
         histogram: Annotated[bool, Field(description="Attach the histogram PNG.")] = True,
+        record: Annotated[
+            bool, Field(description="Record the run in the provenance graph.")
+        ] = True,
     ) -> Annotated[CallToolResult, SimulationOut]:
         """Simulate a circuit with Qiskit Aer on the best device.
 
@@ -93,6 +96,7 @@ def register(server: MCPServer, services: Services) -> None:
                 circuit=circuit,
                 options=options,
                 num_qubits=num_qubits,
+                record=record,
             )
             return SimulationOut.from_result(result, top=top), (
                 histogram_bytes(result) if histogram else None
