@@ -227,6 +227,17 @@ def test_run_role_for_each_role(minilm_runtime: AgentRuntime) -> None:
         minilm_runtime.run_role("synthesis", "what is the weather")
 
 
+@pytest.mark.parametrize("role", ["planner", "extraction", "validation", "synthesis"])
+def test_every_role_output_has_one_json_encoding(minilm_runtime: AgentRuntime, role: str) -> None:
+    output = minilm_runtime.run_role(role, "Prepare a W state on three qubits")
+    data = json.loads(output.model_dump_json())
+    assert data["role"] == role
+    assert data["device"] == "cpu"
+    assert data["model"] == "all-MiniLM-L6-v2"
+    assert len(data["embedding"]) == 384
+    assert type(output).model_validate_json(output.model_dump_json()) == output
+
+
 def test_embed_returns_unit_rows(minilm_runtime: AgentRuntime) -> None:
     vectors = minilm_runtime.embed(["GHZ state", "Bell pair", "weather"], role="planner")
     assert vectors.shape == (3, 384)
