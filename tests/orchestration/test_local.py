@@ -79,7 +79,7 @@ def test_bad_circuit_fails_the_job_and_the_worker_lives_on(orch: Orchestrator) -
 def test_a_killed_worker_fails_its_job_and_is_replaced(orch: Orchestrator) -> None:
     orch.result(orch.submit(JobRequest(circuit="h(0)")), timeout=WAIT)
     (pid,) = cpu_pids(orch)
-    job_id = orch.submit(JobRequest(circuit=slow_circuit(20, 200)))
+    job_id = orch.submit(JobRequest(circuit=slow_circuit(18, 60)))
     poll(lambda: orch.status(job_id).status == "running", timeout=WAIT, what="job running")
     os.kill(pid, signal.SIGKILL)
     result = orch.result(job_id, timeout=WAIT)
@@ -91,7 +91,7 @@ def test_a_killed_worker_fails_its_job_and_is_replaced(orch: Orchestrator) -> No
 
 
 def test_cancel_a_queued_and_a_running_job(orch: Orchestrator) -> None:
-    running = orch.submit(JobRequest(circuit=slow_circuit(20, 200)))
+    running = orch.submit(JobRequest(circuit=slow_circuit(18, 60)))
     queued = orch.submit(JobRequest(circuit=GHZ))
     poll(lambda: orch.status(running).status == "running", timeout=WAIT, what="job running")
     assert orch.cancel(queued).status == "cancelled"

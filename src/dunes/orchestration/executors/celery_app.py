@@ -37,6 +37,7 @@ NOOP_TASK = "dunes.noop"
 HEARTBEAT_S = 1.0
 HEARTBEAT_TTL_S = 5
 DONE_TTL_S = 3600
+REAP_LOCK_S = 15
 
 KEY_INSTANCES = f"{REDIS_KEY_PREFIX}instances"
 KEY_WORKERS = f"{REDIS_KEY_PREFIX}workers"
@@ -176,7 +177,11 @@ class WorkerState:
     def requeue(self, job_id: str, attempt: int, queue: str) -> None:
         """Send ``job_id`` again as attempt ``attempt`` (its old message died with a worker)."""
         self.app.send_task(
-            EXECUTE_TASK, args=[job_id, attempt], queue=queue, task_id=f"{job_id}@{attempt}"
+            EXECUTE_TASK,
+            args=[job_id, attempt],
+            queue=queue,
+            task_id=f"{job_id}@{attempt}",
+            ignore_result=True,
         )
 
 
@@ -230,27 +235,34 @@ class Beacon:
         pipe.execute()
 
     def reap(self) -> None:
-        """Requeue the in-flight jobs of workers whose heartbeat expired (one reaper each)."""
+        """Requeue the in-flight jobs of workers whose heartbeat expired.
+
+        One reaper at a time per dead worker (a lock that expires, so a reaper killed half way
+        is replaced); a job is dropped from the dead worker's list only once it is requeued.
+        """
         for raw in self.client.smembers(KEY_INSTANCES):
             instance = raw.decode()
             if instance == self.state.instance or self.client.exists(key_alive(instance)):
                 continue
-            if not self.client.srem(KEY_INSTANCES, instance):
-                continue  # another worker took it
-            jobs = self.client.hgetall(key_inflight(instance))
-            for job, info in jobs.items():
+            lock = f"{REDIS_KEY_PREFIX}reaping:{instance}"
+            if not self.client.set(lock, self.state.instance, nx=True, ex=REAP_LOCK_S):
+                continue
+            for job, info in self.client.hgetall(key_inflight(instance)).items():
                 job_id = job.decode()
                 data = json.loads(info)
                 try:
                     record = self.state.runtime.store.get_job(job_id)
                 except JobError:
-                    continue
-                if record.done:
-                    continue
-                log.warning("worker %s died with job %s; requeueing it", instance, job_id)
-                self.state.requeue(job_id, int(data["attempt"]) + 1, data["queue"])
-            self.client.delete(key_inflight(instance))
-            self.client.hdel(KEY_WORKERS, instance)
+                    record = None
+                if record is not None and not record.done:
+                    log.warning("worker %s died with job %s; requeueing it", instance, job_id)
+                    self.state.requeue(job_id, int(data["attempt"]) + 1, data["queue"])
+                self.client.hdel(key_inflight(instance), job_id)
+            pipe = self.client.pipeline()
+            pipe.srem(KEY_INSTANCES, instance)
+            pipe.hdel(KEY_WORKERS, instance)
+            pipe.delete(key_inflight(instance))
+            pipe.execute()
 
     def track(self, job_id: str, attempt: int, queue: str) -> None:
         value = json.dumps({"attempt": attempt, "queue": queue})
@@ -402,6 +414,8 @@ class CeleryExecutor:
                 args=[job_id, attempt],
                 queue=queue,
                 task_id=job_id if attempt == 0 else f"{job_id}@{attempt}",
+                # Results live in the store; a backend subscription per job would only leak.
+                ignore_result=True,
             )
         except broker_errors() as exc:
             raise BrokerUnavailableError(

@@ -1,0 +1,119 @@
+"""The Celery executor against real Redis and real ``dunes worker`` processes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from dunes.config import Settings
+from dunes.errors import BrokerUnavailableError
+from dunes.orchestration import JobRequest, Orchestrator
+from dunes.orchestration.doctor import check_workers
+from dunes.orchestration.store import chunk_id
+from tests.integration.conftest import Workers
+from tests.orchestration.helpers import poll, slow_circuit
+
+pytestmark = pytest.mark.integration
+
+GHZ = "h(0); cx(0,1); cx(1,2); cx(2,3)"
+WAIT = 120.0
+
+
+def test_jobs_run_on_a_worker_and_bad_ones_do_not_kill_it(
+    celery_settings: Settings, workers: Workers
+) -> None:
+    proc = workers.start("cpu")
+    with Orchestrator(celery_settings) as orch:
+        good = orch.result(orch.submit(JobRequest(circuit=GHZ)), timeout=WAIT)
+        assert good.status == "succeeded", good.error
+        assert good.statevector is not None and good.statevector[15][0] == pytest.approx(2**-0.5)
+        bad = orch.result(orch.submit(JobRequest(circuit="h(0); foo(1)")), timeout=WAIT)
+        assert bad.status == "failed" and bad.error and "unknown gate 'foo'" in bad.error
+        big = orch.result(orch.submit(JobRequest(circuit="cx(0,45)")), timeout=WAIT)
+        assert big.status == "failed" and big.error and "limit" in big.error
+        again = orch.result(orch.submit(JobRequest(circuit="x(0)")), timeout=WAIT)
+        assert again.status == "succeeded"
+        assert proc.poll() is None
+        assert orch.status(again.job_id).device == "cpu"
+    check = check_workers(celery_settings, broker_ok=True, timeout=2.0)
+    assert check.status == "ok" and "dunes.cpu" in check.detail
+
+
+def test_broker_unreachable_at_submit_is_clear_and_recorded(settings: Settings) -> None:
+    url = "redis://127.0.0.1:6391/0"  # nothing listens there
+    down = settings.model_copy(
+        update={
+            "executor": settings.executor.model_copy(
+                update={"kind": "celery", "broker_url": url, "result_backend": url}
+            )
+        }
+    )
+    with Orchestrator(down) as orch:
+        start = time.monotonic()
+        with pytest.raises(BrokerUnavailableError, match=r"broker at redis://127.0.0.1:6391/0"):
+            orch.submit(JobRequest(circuit=GHZ))
+        assert time.monotonic() - start < 20
+        (job,) = orch.list()
+        assert job.status == "failed"
+        assert job.error and "not submitted" in job.error and "cannot be reached" in job.error
+
+
+def test_sigkill_mid_job_redelivers_20_jobs_none_lost_none_twice(
+    celery_settings: Settings, workers: Workers
+) -> None:
+    proc = workers.start("cpu")
+    with Orchestrator(celery_settings) as orch:
+        ids = [orch.submit(JobRequest(circuit=slow_circuit(12, 250 + i))) for i in range(20)]
+        kills = 0
+        while kills < 3:
+            mine = f":{proc.pid}:"
+            running = [
+                j
+                for j in ids
+                if (job := orch.store.get_job(j)).status == "running" and mine in (job.worker or "")
+            ]
+            if not running:
+                if all(orch.status(j).done for j in ids):
+                    break
+                time.sleep(0.05)
+                continue
+            workers.kill(proc)
+            kills += 1
+            proc = workers.start("cpu")
+        assert kills >= 2, "the jobs finished before the worker could be killed twice"
+        results = [orch.result(j, timeout=WAIT) for j in ids]
+        assert [r.status for r in results] == ["succeeded"] * 20, [r.error for r in results]
+        store = orch.store
+        for job_id in ids:
+            kinds = store.lineage(job_id, depth=1).kinds()
+            assert len(kinds.get("simulation", [])) == 1, job_id
+        retried = [j for j in ids if any("attempt 2" in e.message for e in orch.events(j))]
+        assert retried, "no job was redelivered"
+
+
+def test_cancel_a_queued_and_a_running_job(celery_settings: Settings, workers: Workers) -> None:
+    workers.start("cpu")
+    with Orchestrator(celery_settings) as orch:
+        running = orch.submit(JobRequest(circuit=slow_circuit(16, 30)))
+        queued = orch.submit(JobRequest(circuit=GHZ))
+        poll(lambda: orch.status(running).status == "running", timeout=WAIT, what="job running")
+        assert orch.cancel(queued).status == "cancelled"
+        assert orch.cancel(running).status == "cancelled"
+        assert orch.result(running, timeout=WAIT).status == "cancelled"
+        assert "start" not in [e.step for e in orch.events(queued)]
+        after = orch.result(orch.submit(JobRequest(circuit="x(0)")), timeout=WAIT)
+        assert after.status == "succeeded"
+        assert orch.status(queued).status == "cancelled"
+
+
+def test_batch_is_split_over_two_workers(celery_settings: Settings, workers: Workers) -> None:
+    workers.start("cpu")
+    workers.start("cpu")
+    circuits = [f"x({i % 3}); h(3)" for i in range(6)]
+    with Orchestrator(celery_settings) as orch:
+        job_id = orch.submit(JobRequest(circuits=circuits))
+        result = orch.result(job_id, timeout=WAIT)
+        assert result.status == "succeeded", result.error
+        assert [r.circuit for r in result.results or []] == circuits
+        assert {orch.store.get_job(chunk_id(job_id, i)).worker for i in range(2)}.__len__() == 2
