@@ -18,7 +18,13 @@ from dunes.quantum.backend import AerInfo, aer_info
 from dunes.quantum.circuit import CircuitSpec
 from dunes.quantum.observables import pauli_label
 from dunes.quantum.options import AerPlan, SimulationOptions, plan_simulation
-from dunes.quantum.result import SimulationResult, complex_pairs, top_amplitudes, write_array
+from dunes.quantum.result import (
+    SimulationResult,
+    complex_pairs,
+    probabilities_of,
+    top_amplitudes,
+    write_array,
+)
 
 
 def simulate(
@@ -228,7 +234,7 @@ def _to_result(
     if state is not None:
         if spec.num_qubits <= limits.statevector_json_max_qubits:
             fields["statevector"] = complex_pairs(state)
-            fields["probabilities"] = _probabilities(np.abs(state) ** 2, spec.num_qubits)
+            fields["probabilities"] = _probabilities(probabilities_of(state), spec.num_qubits)
         else:
             top = top_amplitudes(state, spec.num_qubits, limits.top_amplitudes)
             fields["statevector_truncated"] = True
