@@ -243,3 +243,21 @@ def test_result_says_where_and_how_it_ran() -> None:
     assert result.backend.startswith("qiskit-aer")
     assert any("CPU" in reason for reason in result.reasons)
     assert result.circuit_sha256 == parse_circuit("h(0)").sha256()
+
+
+@pytest.mark.gpu
+def test_gpu_build_runs_on_a_visible_gpu() -> None:
+    from dunes.quantum.backend import aer_info
+
+    inventory = discover()
+    if not (aer_info().gpu_usable and inventory.gpus):
+        pytest.skip(
+            f"needs qiskit-aer-gpu and a visible GPU (active: {aer_info().distribution}, "
+            f"{len(inventory.gpus)} GPU(s))"
+        )
+    spec = parse_circuit("h(0); " + "; ".join(f"cx({i},{i + 1})" for i in range(19)) + "; t(3)")
+    result = simulate(spec, SimulationOptions(device="gpu"), inventory=inventory)
+    assert result.aer_device == "GPU" and result.device.startswith("cuda:")
+    cpu = simulate(spec, SimulationOptions(device="cpu"), inventory=inventory)
+    assert result.state is not None and cpu.state is not None
+    assert np.max(np.abs(result.state - cpu.state)) < 1e-10
