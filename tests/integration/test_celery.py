@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +14,7 @@ from dunes.errors import BrokerUnavailableError
 from dunes.orchestration import JobRequest, Orchestrator
 from dunes.orchestration.doctor import check_workers
 from dunes.orchestration.store import chunk_id
+from tests.conftest import port_open
 from tests.integration.conftest import Workers
 from tests.orchestration.helpers import poll, slow_circuit
 
@@ -117,3 +121,60 @@ def test_batch_is_split_over_two_workers(celery_settings: Settings, workers: Wor
         assert result.status == "succeeded", result.error
         assert [r.circuit for r in result.results or []] == circuits
         assert {orch.store.get_job(chunk_id(job_id, i)).worker for i in range(2)}.__len__() == 2
+
+
+def _redis_server(port: int, directory: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    poll(lambda: port_open("127.0.0.1", port), timeout=30, what=f"redis on port {port}")
+    return proc
+
+
+def test_workers_reconnect_after_redis_restarts(
+    settings: Settings, tmp_path: Path, workers_for: Callable[[Settings, Path], Workers]
+) -> None:
+    port = 6390
+    if port_open("127.0.0.1", port):
+        pytest.fail(f"port {port} is taken; this test starts its own Redis there")
+    url = f"redis://127.0.0.1:{port}/0"
+    own = settings.model_copy(
+        update={
+            "executor": settings.executor.model_copy(
+                update={"kind": "celery", "broker_url": url, "result_backend": url}
+            )
+        }
+    )
+    server = _redis_server(port, tmp_path)
+    try:
+        workers = workers_for(own, tmp_path / "logs")
+        proc = workers.start("cpu")
+        with Orchestrator(own) as orch:
+            first = orch.result(orch.submit(JobRequest(circuit=GHZ)), timeout=WAIT)
+            assert first.status == "succeeded"
+            server.terminate()
+            server.wait(10)
+            server = _redis_server(port, tmp_path)
+            # The restarted Redis is empty: the worker shows up again once it has reconnected.
+            workers.wait_ready(proc, timeout=WAIT)
+            second = orch.submit(JobRequest(circuit="x(0); x(1)"))
+            result = orch.result(second, timeout=WAIT)
+            assert result.status == "succeeded", result.error
+            assert proc.poll() is None
+    finally:
+        server.terminate()
+        server.wait(10)
