@@ -31,6 +31,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import anyio  # noqa: E402
 import httpx  # noqa: E402
+from mcp.client.client import Client  # noqa: E402
+from mcp.client.stdio import StdioServerParameters  # noqa: E402
 
 from dunes.config import get_settings  # noqa: E402
 from dunes.interfaces.mcp import create_server  # noqa: E402
@@ -38,7 +40,6 @@ from dunes.interfaces.mcp.schemas import SimulationOut  # noqa: E402
 from dunes.interfaces.mcp.tools_quantum import histogram_bytes  # noqa: E402
 from dunes.quantum import SimulationOptions  # noqa: E402
 from dunes.services.simulation import simulate_circuit  # noqa: E402
-from mcp import Client, StdioServerParameters  # noqa: E402
 
 CIRCUIT = "h(0); cx(0,1); cx(1,2)"
 

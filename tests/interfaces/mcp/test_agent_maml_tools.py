@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from mcp import Client
+from mcp.client.client import Client
 from mcp.shared.exceptions import MCPError
 
 from dunes.interfaces.mcp import DunesServer

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from mcp import Client
+from mcp.client.client import Client
 
 from dunes.config import get_settings
 from dunes.interfaces.mcp import DunesServer, create_server

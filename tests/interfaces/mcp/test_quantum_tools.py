@@ -6,7 +6,7 @@ import base64
 import json
 
 import pytest
-from mcp import Client
+from mcp.client.client import Client
 from mcp_types import ImageContent, TextContent
 
 from dunes.interfaces.mcp import DunesServer

@@ -12,7 +12,8 @@ import anyio
 import httpx
 import httpx2
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp.client.client import Client
+from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from dunes.config import get_settings
@@ -231,3 +232,55 @@ async def test_twenty_concurrent_http_calls_all_answer_correctly(http_server: st
     assert len(answers) == 20
     for i, counts in answers.items():
         assert counts == {format(i, "05b"): 50}
+
+
+def test_sigterm_stops_a_stdio_server_and_its_workers(tmp_path: Path) -> None:
+    psutil = pytest.importorskip("psutil")
+    process = subprocess.Popen(
+        [dunes_executable(), "mcp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=(tmp_path / "stderr.log").open("wb"),
+        env=dict(os.environ),
+    )
+    watchdog = threading.Timer(180, process.kill)
+    watchdog.start()
+    assert process.stdin is not None and process.stdout is not None
+    calls = [
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "orchestrate", "arguments": {"task": "GHZ", "wait": False}},
+        },
+    ]
+    try:
+        for message in calls:
+            process.stdin.write((json.dumps(message) + "\n").encode())
+        process.stdin.flush()
+        while json.loads(process.stdout.readline()).get("id") != 2:
+            pass
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert children, "the job should have started a worker process"
+        process.terminate()
+        assert process.wait(timeout=60) == 0
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert not alive
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdin.close()
+        process.stdout.close()

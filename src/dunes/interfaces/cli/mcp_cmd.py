@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import os
+import signal
+from collections.abc import Callable
+from types import FrameType
 from typing import Annotated
 
 import typer
 
 from dunes.config import get_settings
+
+
+def _close_on_sigterm(close: Callable[[], None]) -> None:
+    """On SIGTERM stop the workers, then exit.
+
+    A stdio server blocks in a thread reading stdin, which no cancellation interrupts, so a
+    clean unwind would wait for the client's next line; closing stdin ends it normally.
+    """
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        try:
+            close()
+        finally:
+            os._exit(0)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def mcp(
@@ -47,6 +67,7 @@ def mcp(
                 log_level=settings.log_level.lower(),
             )
         else:
+            _close_on_sigterm(server.close)
             server.run("stdio")
     finally:
         server.close()
