@@ -172,3 +172,16 @@ async def test_job_errors_are_tool_errors(job_server: DunesServer) -> None:
             await client.read_resource("dunes://jobs/nope")
         after = await client.call_tool("list_jobs", {})
         assert not after.is_error
+
+
+async def test_a_failed_job_is_a_tool_error_naming_the_step(job_server: DunesServer) -> None:
+    async with Client(job_server) as client:
+        result = await client.call_tool("orchestrate", {"task": "bake a lemon cake for twelve"})
+        assert result.is_error
+        message = result.content[0].text  # type: ignore[union-attr]
+        assert "failed at step" in message
+        job_id = message.split("job ", 1)[1].split()[0]
+        got = await client.call_tool("get_job", {"job_id": job_id})
+        assert not got.is_error
+        assert got.structured_content is not None
+        assert got.structured_content["job"]["status"] == "failed"

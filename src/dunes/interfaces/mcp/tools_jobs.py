@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import anyio
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
@@ -75,14 +76,24 @@ async def submit_and_follow(
     wait: bool,
     timeout: float | None,
 ) -> JobResultOut:
-    """Submit a job request; with ``wait`` follow it to the end, else answer with its id."""
+    """Submit a job request; with ``wait`` follow it to the end, else answer with its id.
+
+    Raises:
+        ToolError: the request is malformed, or the job failed or was cancelled while waited on.
+    """
     orchestrator = services.orchestrator
     parsed = await run_tool(parse_model, JobRequest, request)
     job_id = await run_tool(orchestrator.submit, parsed)
     if not wait:
         job = await run_tool(orchestrator.status, job_id)
         return JobResultOut.build(job, None)
-    return await follow_job(services, job_id, ctx, timeout=timeout)
+    out = await follow_job(services, job_id, ctx, timeout=timeout)
+    if out.job.status in ("failed", "cancelled"):
+        where = f" at step {out.job.step}" if out.job.step else ""
+        raise ToolError(
+            f"job {job_id} {out.job.status}{where}: {out.job.error or 'no reason given'}"
+        )
+    return out
 
 
 def register(server: MCPServer, services: Services) -> None:
@@ -120,7 +131,8 @@ def register(server: MCPServer, services: Services) -> None:
 
         The pipeline (plan, extract, build, validate, simulate, validate, synthesize, store) runs
         as a job on the GPUs; each step is reported as progress. With wait=false the job id comes
-        back at once; poll get_job. Cancelling the call cancels the job.
+        back at once; poll get_job. Cancelling the call cancels the job. A job that fails (say,
+        no circuit family fits the task) is a tool error naming the step and the reason.
         """
         request: dict[str, Any] = {"task": task, "seed": seed}
         if shots is not None:
