@@ -185,3 +185,23 @@ async def test_a_failed_job_is_a_tool_error_naming_the_step(job_server: DunesSer
         assert not got.is_error
         assert got.structured_content is not None
         assert got.structured_content["job"]["status"] == "failed"
+
+
+async def test_cancel_job_cancels_a_submitted_job(job_server: DunesServer) -> None:
+    async with Client(job_server) as client:
+        started = await client.call_tool(
+            "orchestrate", {"task": "a 4-qubit W state", "wait": False}
+        )
+        assert started.structured_content is not None
+        job_id = started.structured_content["job"]["job_id"]
+        cancelled = await client.call_tool("cancel_job", {"job_id": job_id})
+        assert not cancelled.is_error, cancelled.content
+        assert cancelled.structured_content is not None
+        assert cancelled.structured_content["status"] == "cancelled"
+        again = await client.call_tool("cancel_job", {"job_id": job_id})
+        assert again.structured_content is not None
+        assert again.structured_content["status"] == "cancelled"
+        got = await client.call_tool("get_job", {"job_id": job_id, "wait": True})
+        assert got.structured_content is not None
+        assert got.structured_content["done"] is True
+        assert got.structured_content["job"]["status"] == "cancelled"
