@@ -228,6 +228,7 @@ def store(
         ids["task"] = graph.add_entity("task", {"text": task})
         graph.relate(job_id, "used", ids["task"])
     seen: dict[str, int] = {}
+    models: dict[str, str] = {}
     for output in role_outputs:
         role = str(getattr(output, "role", "agent"))
         stage = getattr(output, "stage", None)
@@ -247,10 +248,11 @@ def store(
             {**data, "job_id": job_id},
             embedding=list(embedding) if embedding else None,
         )
-        model = graph.add_agent(
-            "model",
-            {"model": getattr(output, "model", None), "device": getattr(output, "device", None)},
-        )
+        who = {"model": getattr(output, "model", None), "device": getattr(output, "device", None)}
+        key = f"{who['model']}@{who['device']}"
+        if key not in models:
+            models[key] = graph.add_agent("model", who)
+        model = models[key]
         graph.relate(entity, "wasGeneratedBy", run)
         graph.relate(run, "wasAssociatedWith", model)
         graph.relate(run, "wasInformedBy", job_id)

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+#: Progress of a running job is written at most this often (the cancel check rides on it).
+PROGRESS_INTERVAL_S = 0.1
+
+
 def attempt_key(job_id: str, attempt: int) -> str:
     """The claim key of one execution attempt: the job id itself for the first."""
     return job_id if attempt == 0 else f"{job_id}@{attempt}"
@@ -125,11 +129,19 @@ class DeviceRuntime:
         if kind == "chunk":
             _mark_parent_running(store, data["parent"], self.label)
 
+        last = [time.monotonic()]
+
         def report(step: str, progress: float, message: str) -> None:
-            current = store.get_job(job_id)
+            # Steps that end within PROGRESS_INTERVAL_S of the last write are not written (each
+            # write is a transaction, and most steps of a small job take a millisecond).
+            now = time.monotonic()
+            if now - last[0] < PROGRESS_INTERVAL_S:
+                return
+            last[0] = now
+            # The update returns the record, so the cancel check costs no extra read.
+            current = store.update_job(job_id, step=step, progress=progress)
             if current.status == "cancelled":
                 raise JobCancelledError(f"job {job_id} was cancelled during step {step}")
-            store.update_job(job_id, step=step, progress=progress)
             store.add_job_event(job_id, step=step, progress=progress, message=message)
 
         ctx = pipeline.StepContext(

@@ -1,0 +1,237 @@
+"""Orchestration: what the job machinery costs over calling the pipeline in-process.
+
+(a) end-to-end latency of the GHZ task ("Design a 4-qubit GHZ state"): the pipeline called
+    directly in this process (agents resident, store writes included), through the local executor
+    and through Celery (one ``dunes worker --device cpu``); (b) a raw Celery no-op round trip
+    (send_task + result.get over the Redis result backend) as the floor; (c) throughput of 200 small
+    simulate jobs with 1 and 2 workers, local and Celery. Everything is warmed up first; latencies
+    are medians. Redis database 12 is flushed and used.
+
+    python bench/orchestrate.py [--reps 20] [--jobs 200] [--redis redis://127.0.0.1:6379/12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import redis
+
+from dunes.agents import AgentRuntime
+from dunes.beluga import open_store
+from dunes.config import Settings, get_settings
+from dunes.orchestration import JobRequest, Orchestrator, pipeline
+
+TASK = "Design a 4-qubit GHZ state"
+SMALL = "h(0); cx(0,1); cx(1,2); rz(0.3,2); measure"
+
+
+def median_ms(fn: Callable[[], object], reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def settings_for(base: Path, name: str, url: str, cpu_workers: int = 1) -> Settings:
+    return get_settings(
+        data_dir=base / name,
+        executor={
+            "broker_url": url,
+            "result_backend": url,
+            "cpu_workers": cpu_workers,
+        },
+    )
+
+
+@contextlib.contextmanager
+def celery_workers(settings: Settings, count: int, logs: Path) -> Iterator[list[int]]:
+    """Start ``count`` ``dunes worker --device cpu`` processes; stop them afterwards."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUNES_")}
+    env.update(
+        {
+            "DUNES_DATA_DIR": str(settings.data_dir),
+            "DUNES_EXECUTOR__BROKER_URL": settings.executor.broker_url,
+            "DUNES_EXECUTOR__RESULT_BACKEND": settings.executor.result_backend,
+            "DUNES_CONFIG": str(logs / "absent.toml"),
+            "C_FORCE_ROOT": "1",
+        }
+    )
+    procs = []
+    client = redis.Redis.from_url(settings.executor.broker_url)
+    try:
+        for i in range(count):
+            out = open(logs / f"worker-{settings.data_dir.name}-{i}.log", "wb")  # noqa: SIM115
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-c",
+                        "from dunes.interfaces.cli import main; main()",
+                        "worker",
+                        "--device",
+                        "cpu",
+                        "--loglevel",
+                        "WARNING",
+                    ],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        deadline = time.monotonic() + 180
+        pids = {p.pid for p in procs}
+        while True:
+            seen = {int(json.loads(v)["pid"]) for v in client.hgetall("dunes:workers").values()}
+            if pids <= seen:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"workers did not register; see {logs}")
+            time.sleep(0.1)
+        yield [p.pid for p in procs]
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        client.close()
+
+
+def latency_in_process(settings: Settings, reps: int) -> float:
+    runtime = AgentRuntime(settings)
+    store = open_store(settings)
+    request = JobRequest(task=TASK)
+    counter = iter(range(10**6))
+
+    def once() -> None:
+        job_id = f"inproc-{next(counter)}"
+        store.create_job(job_id=job_id, kind="task", input=request.model_dump(mode="json"))
+        ctx = pipeline.StepContext(settings=settings, job_id=job_id)
+        result = pipeline.run_task(ctx, runtime, store, request)
+        assert result.statevector is not None
+
+    once()
+    once()
+    return median_ms(once, reps)
+
+
+def latency_orchestrator(orch: Orchestrator, reps: int) -> float:
+    def once() -> None:
+        result = orch.result(orch.submit(JobRequest(task=TASK)), timeout=300)
+        assert result.status == "succeeded", result.error
+
+    once()
+    once()
+    return median_ms(once, reps)
+
+
+def noop_round_trip(settings: Settings, reps: int) -> float:
+    from dunes.constants import CPU_QUEUE
+    from dunes.orchestration.executors.celery_app import NOOP_TASK, make_app
+
+    app = make_app(settings)
+
+    def once() -> None:
+        assert app.send_task(NOOP_TASK, args=[1], queue=CPU_QUEUE).get(timeout=60) == 1
+
+    once()
+    once()
+    value = median_ms(once, reps)
+    app.close()
+    return value
+
+
+def throughput(orch: Orchestrator, jobs: int) -> float:
+    orch.result(orch.submit(JobRequest(circuit=SMALL, shots=100)), timeout=300)
+    start = time.perf_counter()
+    ids = [orch.submit(JobRequest(circuit=SMALL, shots=100, seed=i)) for i in range(jobs)]
+    for job_id in ids:
+        result = orch.result(job_id, timeout=600)
+        assert result.status == "succeeded", result.error
+    return jobs / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    args = parser.parse_args()
+    redis.Redis.from_url(args.redis).flushdb()
+    base = Path(tempfile.mkdtemp(prefix="dunes-bench-orch-"))
+    logs = base / "logs"
+    logs.mkdir()
+    load_before = os.getloadavg()[0]
+    rows: dict[str, float] = {}
+
+    rows["in-process pipeline (GHZ task)"] = latency_in_process(
+        settings_for(base, "inproc", args.redis), args.reps
+    )
+    with Orchestrator(settings_for(base, "local", args.redis), executor="local") as orch:
+        rows["local executor (GHZ task)"] = latency_orchestrator(orch, args.reps)
+    celery = settings_for(base, "celery", args.redis)
+    with celery_workers(celery, 1, logs), Orchestrator(celery, executor="celery") as orch:
+        rows["celery executor (GHZ task)"] = latency_orchestrator(orch, args.reps)
+        rows["raw celery no-op round trip"] = noop_round_trip(celery, args.reps)
+        one_celery = throughput(orch, args.jobs)
+    celery2 = settings_for(base, "celery2", args.redis)
+    with celery_workers(celery2, 2, logs), Orchestrator(celery2, executor="celery") as orch:
+        two_celery = throughput(orch, args.jobs)
+    with Orchestrator(settings_for(base, "local1", args.redis, 1), executor="local") as orch:
+        one_local = throughput(orch, args.jobs)
+    with Orchestrator(settings_for(base, "local2", args.redis, 2), executor="local") as orch:
+        two_local = throughput(orch, args.jobs)
+    load_after = os.getloadavg()[0]
+
+    inproc = rows["in-process pipeline (GHZ task)"]
+    floor = rows["raw celery no-op round trip"]
+    local_over = rows["local executor (GHZ task)"] - inproc
+    celery_over = rows["celery executor (GHZ task)"] - inproc
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load_before:.1f} before, {load_after:.1f} after"
+    )
+    print()
+    print("| latency (median) | ms |")
+    print("|---|---|")
+    for name, value in rows.items():
+        print(f"| {name} | {value:.1f} |")
+    print()
+    print("| ratio | value | target |")
+    print("|---|---|---|")
+    print(
+        f"| local overhead over in-process | {local_over:.1f} ms ({rows['local executor (GHZ task)'] / inproc:.2f}x) | |"
+    )
+    print(
+        f"| celery overhead over in-process | {celery_over:.1f} ms ({rows['celery executor (GHZ task)'] / inproc:.2f}x) | |"
+    )
+    print(f"| celery overhead / raw round trip | {celery_over / floor:.2f}x | <= 2x |")
+    print(
+        f"| celery throughput 2 workers / 1 ({two_celery:.1f} / {one_celery:.1f} jobs/s) "
+        f"| {two_celery / one_celery:.2f}x | >= 1.7x |"
+    )
+    print(
+        f"| local throughput 2 workers / 1 ({two_local:.1f} / {one_local:.1f} jobs/s) "
+        f"| {two_local / one_local:.2f}x | >= 1.7x |"
+    )
+    print(
+        f"\n{args.jobs} jobs of '{SMALL}' with 100 shots; {args.reps} reps per latency; data in {base}"
+    )
+
+
+if __name__ == "__main__":
+    main()
