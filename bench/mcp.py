@@ -4,10 +4,13 @@ against the same work called in-process.
 Rows: the service call itself (``services.simulation.simulate_circuit`` plus the tool's output
 model), the MCP server object through an in-memory client, a ``dunes mcp`` subprocess over stdio,
 and ``dunes mcp --http`` over loopback HTTP (stateless, one JSON-RPC request per call). Each row
-is ``--calls`` sequential calls after ``--warmup`` unmeasured ones; p50/p99 in milliseconds and
-the ratio to the in-process call.
+is ``--calls`` sequential calls after ``--warmup`` unmeasured ones, the paths interleaved in
+blocks of 10 calls; p50/p99 in milliseconds and the ratio to the in-process call.
 
-    python bench/mcp.py [--calls 200] [--warmup 20] [--histogram]
+    python bench/mcp.py [--calls 200] [--warmup 20] [--histogram] [--record]
+
+By default neither the histogram PNG is drawn nor the run recorded in the graph (a SQLite commit
+per call), so the rows differ by the transport alone.
 """
 
 from __future__ import annotations
@@ -50,14 +53,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-async def measure(call: Callable[[], Awaitable[None]], calls: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        await call()
-    out = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        await call()
-        out.append((time.perf_counter() - start) * 1000)
+async def measure(
+    paths: dict[str, Callable[[], Awaitable[None]]], calls: int, warmup: int, block: int = 10
+) -> dict[str, list[float]]:
+    """Time every path, interleaved in blocks so drifting load on shared cores hits all alike."""
+    for call in paths.values():
+        for _ in range(warmup):
+            await call()
+    out: dict[str, list[float]] = {name: [] for name in paths}
+    while any(len(v) < calls for v in out.values()):
+        for name, call in paths.items():
+            for _ in range(min(block, calls - len(out[name]))):
+                start = time.perf_counter()
+                await call()
+                out[name].append((time.perf_counter() - start) * 1000)
     return out
 
 
@@ -72,26 +81,32 @@ def dunes_command() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dunes") or "dunes")
 
 
-async def run(calls: int, warmup: int, histogram: bool) -> dict[str, list[float]]:
+async def run(calls: int, warmup: int, histogram: bool, record: bool) -> dict[str, list[float]]:
     data_dir = Path(tempfile.mkdtemp(prefix="dunes-bench-mcp-"))
     env = {**os.environ, "DUNES_DATA_DIR": str(data_dir), "DUNES_LOG_LEVEL": "WARNING"}
     os.environ["DUNES_DATA_DIR"] = str(data_dir)
     settings = get_settings()
-    arguments = {"circuit": CIRCUIT, "shots": 1000, "seed": 7, "histogram": histogram}
-    results: dict[str, list[float]] = {}
+    arguments = {
+        "circuit": CIRCUIT,
+        "shots": 1000,
+        "seed": 7,
+        "histogram": histogram,
+        "record": record,
+    }
 
     async def direct() -> None:
         def work() -> None:
             _, result = simulate_circuit(
-                settings=settings, circuit=CIRCUIT, options=SimulationOptions(shots=1000, seed=7)
+                settings=settings,
+                circuit=CIRCUIT,
+                options=SimulationOptions(shots=1000, seed=7),
+                record=record,
             )
             SimulationOut.from_result(result, top=16)
             if histogram:
                 histogram_bytes(result)
 
         await anyio.to_thread.run_sync(work)
-
-    results["in-process call"] = await measure(direct, calls, warmup)
 
     server = create_server(settings)
 
@@ -103,20 +118,13 @@ async def run(calls: int, warmup: int, histogram: bool) -> dict[str, list[float]
 
         return call
 
-    async with Client(server) as client:
-        results["MCP in-memory"] = await measure(checked(client), calls, warmup)
-    server.close()
-
-    params = StdioServerParameters(command=dunes_command(), args=["mcp"], env=env)
-    async with Client(params) as client:
-        results["MCP stdio"] = await measure(checked(client), calls, warmup)
-
     port = free_port()
     process = subprocess.Popen(
         [dunes_command(), "mcp", "--http", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
     )
+    params = StdioServerParameters(command=dunes_command(), args=["mcp"], env=env)
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -127,9 +135,23 @@ async def run(calls: int, warmup: int, histogram: bool) -> dict[str, list[float]
                 if time.monotonic() > deadline:
                     raise
             await anyio.sleep(0.2)
-        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
-            results["MCP streamable HTTP"] = await measure(checked(client), calls, warmup)
+        async with (
+            Client(server) as memory,
+            Client(params) as stdio,
+            Client(f"http://127.0.0.1:{port}/mcp") as http,
+        ):
+            results = await measure(
+                {
+                    "in-process call": direct,
+                    "MCP in-memory": checked(memory),
+                    "MCP stdio": checked(stdio),
+                    "MCP streamable HTTP": checked(http),
+                },
+                calls,
+                warmup,
+            )
     finally:
+        server.close()
         process.terminate()
         process.wait(timeout=30)
     return results
@@ -142,14 +164,20 @@ def main() -> None:
     parser.add_argument(
         "--histogram", action="store_true", help="Also render the histogram PNG (tool default)."
     )
+    parser.add_argument(
+        "--record", action="store_true", help="Record each run in the graph (tool default)."
+    )
     args = parser.parse_args()
-    results = anyio.run(run, args.calls, args.warmup, args.histogram)
+    results = anyio.run(run, args.calls, args.warmup, args.histogram, args.record)
     base_p50 = statistics.median(results["in-process call"])
     base_p99 = percentile(results["in-process call"], 99)
-    what = "with" if args.histogram else "without"
+    extras = [
+        ("with" if args.histogram else "without") + " the histogram PNG",
+        ("recorded" if args.record else "not recorded") + " in the graph",
+    ]
     print(
-        f"simulate_circuit `{CIRCUIT}`, 1000 shots, {what} the histogram PNG; "
-        f"{args.calls} sequential calls after {args.warmup} warm-up\n"
+        f"simulate_circuit `{CIRCUIT}`, 1000 shots, {', '.join(extras)}; "
+        f"{args.calls} sequential calls per path after {args.warmup} warm-up, interleaved\n"
     )
     print("| path | p50 ms | p99 ms | mean ms | p50 / in-process | p99 / in-process |")
     print("|---|---|---|---|---|---|")
