@@ -205,3 +205,32 @@ async def test_cancel_job_cancels_a_submitted_job(job_server: DunesServer) -> No
         assert got.structured_content is not None
         assert got.structured_content["done"] is True
         assert got.structured_content["job"]["status"] == "cancelled"
+
+
+async def test_cancelling_a_get_job_wait_leaves_the_job_running(
+    job_server: DunesServer, orchestrator: Orchestrator
+) -> None:
+    waiting = anyio.Event()
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        waiting.set()
+
+    async with Client(job_server) as client:
+        started = await client.call_tool(
+            "orchestrate", {"task": "a 3-qubit GHZ state", "wait": False}
+        )
+        assert started.structured_content is not None
+        job_id = started.structured_content["job"]["job_id"]
+        async with anyio.create_task_group() as tg:
+
+            async def wait_for_it() -> None:
+                await client.call_tool(
+                    "get_job", {"job_id": job_id, "wait": True}, progress_callback=on_progress
+                )
+
+            tg.start_soon(wait_for_it)
+            with anyio.fail_after(30):
+                await waiting.wait()
+            tg.cancel_scope.cancel()
+    result = await anyio.to_thread.run_sync(lambda: orchestrator.result(job_id, timeout=120))
+    assert result.status == "succeeded"

@@ -51,7 +51,12 @@ class SimulationOut(BaseModel):
 
     @classmethod
     def from_result(cls, result: SimulationResult, *, top: int) -> SimulationOut:
-        state = result.state if result.statevector is not None or result.artifact else None
+        # Big states already carry their top amplitudes; never load an artifact here.
+        state = (
+            result.state
+            if result.statevector is not None and not result.statevector_truncated
+            else None
+        )
         if state is not None:
             amplitudes = top_amplitudes(state, result.num_qubits, top)
         else:

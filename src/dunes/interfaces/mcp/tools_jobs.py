@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Annotated, Any, Literal
 
@@ -12,6 +13,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
+from dunes.errors import DunesError
 from dunes.interfaces.mcp.deps import Services, run_tool
 from dunes.interfaces.mcp.schemas import JobListOut, JobOut, JobResultOut
 from dunes.orchestration import JobEvent, JobRequest
@@ -27,11 +29,17 @@ Timeout = Annotated[
 
 
 async def follow_job(
-    services: Services, job_id: str, ctx: Context, *, timeout: float | None
+    services: Services,
+    job_id: str,
+    ctx: Context,
+    *,
+    timeout: float | None,
+    cancel_job_on_cancel: bool,
 ) -> JobResultOut:
-    """Wait for a job, reporting each step as progress; cancelling the call cancels the job.
+    """Wait for a job, reporting each step as progress.
 
-    Past ``timeout`` the job keeps running and the answer says ``done: false``.
+    With ``cancel_job_on_cancel``, cancelling the call cancels the job. Past ``timeout`` the job
+    keeps running and the answer says ``done: false``.
     """
     orchestrator = services.orchestrator
 
@@ -63,8 +71,9 @@ async def follow_job(
                 return JobResultOut.build(job, None)
             await anyio.sleep(POLL_S)
     except anyio.get_cancelled_exc_class():
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(orchestrator.cancel, job_id)
+        if cancel_job_on_cancel:
+            with anyio.CancelScope(shield=True), contextlib.suppress(DunesError):
+                await anyio.to_thread.run_sync(orchestrator.cancel, job_id)
         raise
 
 
@@ -87,7 +96,7 @@ async def submit_and_follow(
     if not wait:
         job = await run_tool(orchestrator.status, job_id)
         return JobResultOut.build(job, None)
-    out = await follow_job(services, job_id, ctx, timeout=timeout)
+    out = await follow_job(services, job_id, ctx, timeout=timeout, cancel_job_on_cancel=True)
     if out.job.status in ("failed", "cancelled"):
         where = f" at step {out.job.step}" if out.job.step else ""
         raise ToolError(
@@ -153,9 +162,14 @@ def register(server: MCPServer, services: Services) -> None:
         ] = False,
         timeout_s: Timeout = None,
     ) -> JobResultOut:
-        """Where a job stands and, once done, its report, circuit, counts and graph ids."""
+        """Where a job stands and, once done, its report, circuit, counts and graph ids.
+
+        Cancelling a waiting call stops the wait, not the job (cancel_job does that).
+        """
         if wait:
-            return await follow_job(services, job_id, ctx, timeout=timeout_s)
+            return await follow_job(
+                services, job_id, ctx, timeout=timeout_s, cancel_job_on_cancel=False
+            )
         orchestrator = services.orchestrator
         job = await run_tool(orchestrator.status, job_id)
         result = await run_tool(orchestrator.result, job_id, wait=False) if job.done else None
