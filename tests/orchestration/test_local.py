@@ -146,3 +146,13 @@ def test_batch_is_split_over_the_cpu_workers_and_gathered_in_order(tmp_path: Pat
             {"0": pytest.approx(1.0)},
             {"1": pytest.approx(1.0)},
         ]
+
+
+def test_maml_document_runs_as_a_job(orch: Orchestrator) -> None:
+    example = Path(__file__).parents[2] / "examples" / "beluga_multi_gpu.maml.md"
+    result = orch.result(orch.submit(JobRequest(maml=str(example))), timeout=WAIT)
+    assert result.status == "succeeded", result.error
+    assert result.maml is not None and result.maml["status"] == "ok"
+    assert all(b["status"] == "ok" for b in result.maml["blocks"])
+    broken = orch.result(orch.submit(JobRequest(maml="no front matter here")), timeout=WAIT)
+    assert broken.status == "failed" and broken.error

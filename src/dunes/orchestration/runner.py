@@ -194,19 +194,52 @@ class DeviceRuntime:
         )
 
     def _run_maml(self, ctx: pipeline.StepContext, request: JobRequest) -> JobResult:
+        """A MAML document (its text, or a path to a local file) through ``maml.run_document``.
+
+        A failed block fails the job with the block's reason; a cancel kills the running block.
+        """
+        from pathlib import Path
+
+        from dunes.errors import MamlError
         from dunes.maml import run_document
 
         assert request.maml is not None
-        ctx.report("maml", 0.1, "running the document")
+        text, source = request.maml, None
+        candidate = Path(text) if len(text) < 4096 and "\n" not in text else None
+        if candidate is not None and candidate.suffix == ".md" and candidate.is_file():
+            text, source = candidate.read_text(encoding="utf-8"), candidate
+        cancel = threading.Event()
+
+        def progress(fraction: float, message: str) -> None:
+            try:
+                ctx.report("maml", min(max(fraction, 0.0), 1.0), message)
+            except JobCancelledError:
+                cancel.set()
+
         outcome = run_document(
-            request.maml, settings=self.settings, store=self.store, job_id=ctx.job_id
+            settings=self.settings,
+            text=text,
+            source_path=source,
+            store=self.store,
+            job_id=ctx.job_id,
+            cancel=cancel,
+            progress=progress,
         )
-        ctx.report("maml", 1.0, "document done")
+        if cancel.is_set() or outcome.status == "cancelled":
+            raise JobCancelledError(f"job {ctx.job_id} was cancelled while its document ran")
+        if outcome.status in ("failed", "drift"):
+            bad = next((b for b in outcome.blocks if b.status in ("failed", "timeout")), None)
+            where = (
+                f"block {bad.name} (line {bad.line}): {bad.reason or bad.stderr[-500:]}"
+                if bad
+                else ""
+            )
+            raise MamlError(f"document run {outcome.status}: {where or '; '.join(outcome.drift)}")
         return JobResult(
             job_id=ctx.job_id or "",
             status="succeeded",
             kind="maml",
-            device=self.device,
+            device=self.label,
             maml=pipeline.to_jsonable(outcome),
         )
 
