@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -55,6 +56,9 @@ class Orchestrator:
     ) -> None:
         self.settings = settings or get_settings()
         self._store = store
+        self._owns_store = store is None
+        # Interfaces call from many threads (REST's thread pool); build shared parts once.
+        self._lock = threading.Lock()
         if executor is None or isinstance(executor, str):
             self._executor_kind = executor or self.settings.executor.kind
             self._executor: Executor | None = None
@@ -65,14 +69,18 @@ class Orchestrator:
     @property
     def store(self) -> GraphStore:
         if self._store is None:
-            self._store = open_job_store(self.settings)
+            with self._lock:
+                if self._store is None:
+                    self._store = open_job_store(self.settings)
         return self._store
 
     @property
     def executor(self) -> Executor:
         """The executor, created on first use (local workers start with the first job)."""
         if self._executor is None:
-            self._executor = make_executor(self._executor_kind, self.settings)
+            with self._lock:
+                if self._executor is None:
+                    self._executor = make_executor(self._executor_kind, self.settings)
         return self._executor
 
     def __enter__(self) -> Orchestrator:
@@ -256,7 +264,13 @@ class Orchestrator:
         return [to_job(r) for r in records if r.kind != "chunk"]
 
     def close(self) -> None:
-        """Stop the executor's workers and connections."""
-        if self._executor is not None:
-            self._executor.close()
-            self._executor = None
+        """Stop the executor's workers; close the store if this Orchestrator opened it."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+            store = self._store if self._owns_store else None
+            if store is not None:
+                self._store = None
+        if executor is not None:
+            executor.close()
+        if store is not None:
+            store.close()
