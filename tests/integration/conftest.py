@@ -36,11 +36,15 @@ class Workers:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DUNES_")}
+        ex = self.settings.executor
         env.update(
             {
                 "DUNES_DATA_DIR": str(self.settings.data_dir),
                 "DUNES_EXECUTOR__BROKER_URL": self.settings.executor.broker_url,
                 "DUNES_EXECUTOR__RESULT_BACKEND": self.settings.executor.result_backend,
+                "DUNES_EXECUTOR__TASK_SOFT_TIME_LIMIT_S": str(ex.task_soft_time_limit_s),
+                "DUNES_EXECUTOR__TASK_TIME_LIMIT_S": str(ex.task_time_limit_s),
+                "DUNES_EXECUTOR__VISIBILITY_TIMEOUT_S": str(ex.visibility_timeout_s),
                 "DUNES_CONFIG": str(self.logs / "absent.toml"),
                 "C_FORCE_ROOT": "1",
             }

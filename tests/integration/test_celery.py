@@ -178,3 +178,24 @@ def test_workers_reconnect_after_redis_restarts(
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_soft_time_limit_fails_the_job_and_the_worker_goes_on(
+    celery_settings: Settings, tmp_path: Path, workers_for: Callable[[Settings, Path], Workers]
+) -> None:
+    limited = celery_settings.model_copy(
+        update={
+            "executor": celery_settings.executor.model_copy(
+                update={"task_soft_time_limit_s": 1, "task_time_limit_s": 120}
+            )
+        }
+    )
+    workers = workers_for(limited, tmp_path / "logs")
+    proc = workers.start("cpu")
+    with Orchestrator(limited) as orch:
+        slow = orch.result(orch.submit(JobRequest(circuit=slow_circuit(16, 40))), timeout=WAIT)
+        assert slow.status == "failed"
+        assert slow.error and "soft time limit of 1 s" in slow.error
+        quick = orch.result(orch.submit(JobRequest(circuit="x(0)")), timeout=WAIT)
+        assert quick.status == "succeeded"
+        assert proc.poll() is None
