@@ -156,3 +156,17 @@ def test_maml_document_runs_as_a_job(orch: Orchestrator) -> None:
     assert all(b["status"] == "ok" for b in result.maml["blocks"])
     broken = orch.result(orch.submit(JobRequest(maml="no front matter here")), timeout=WAIT)
     assert broken.status == "failed" and broken.error
+
+
+def test_close_finishes_the_job_in_hand_and_fails_the_ones_never_started(
+    settings: Settings,
+) -> None:
+    orch = Orchestrator(settings, executor="local")
+    running = orch.submit(JobRequest(circuit=slow_circuit(12, 300)))
+    waiting = orch.submit(JobRequest(circuit="h(0)"))
+    poll(lambda: orch.status(running).status == "running", timeout=WAIT, what="job running")
+    orch.close()
+    assert orch.status(running).status == "succeeded"
+    left = orch.status(waiting)
+    assert left.status == "failed" and left.error and "closed before the job started" in left.error
+    orch.close()

@@ -196,7 +196,19 @@ class LocalExecutor:
             self._thread.join(5)
         for worker in workers:
             if worker.conn is not None:
+                with contextlib.suppress(OSError, EOFError):
+                    while worker.conn.poll():
+                        message = worker.conn.recv()
+                        if message[0] == "done" and worker.job == message[1]:
+                            worker.job = None
                 worker.conn.close()
+            if worker.job is not None:
+                self._fail_lost(worker.job, worker, worker.process.exitcode)
+        # Nobody else serves this executor's queue: say so rather than leave jobs queued forever.
+        for device_id in list(self._pending):
+            self._fail_pending(
+                device_id, "the local executor was closed before the job started; resubmit it"
+            )
 
     # --- introspection for doctor and tests ------------------------------------------------------
 
