@@ -187,6 +187,8 @@ def test_clifford_counts_only_uses_stabilizer_on_cpu() -> None:
     assert with_state.method == "statevector"
     non_clifford = plan("h(0); t(0); measure", inventory(40), shots=100)
     assert non_clifford.method == "statevector"
+    on_gpu = plan("h(0); cx(0,1); s(1); measure", inventory(40), shots=100, device="gpu")
+    assert on_gpu.method == "statevector" and on_gpu.aer_device == "GPU"
 
 
 def test_stabilizer_requested_for_non_clifford_names_the_gates() -> None:

@@ -110,7 +110,7 @@ def choose_method(
         if options.method == "stabilizer":
             _check_stabilizer(spec, options)
         return options.method, f"method {options.method} as requested"
-    if spec.is_clifford and not options.wants_statevector:
+    if spec.is_clifford and not options.wants_statevector and options.device != "gpu":
         return "stabilizer", "Clifford circuit without statevector: stabilizer method"
     return "statevector", "statevector method"
 
