@@ -144,6 +144,19 @@ def test_state_too_big_for_memory_names_sizes(
     assert "usable" in err and len(err.strip().splitlines()) == 1
 
 
+def test_defaults_come_from_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DUNES_QUANTUM__DEFAULT_SHOTS", "64")
+    monkeypatch.setenv("DUNES_QUANTUM__DEFAULT_DEVICE", "gpu")
+    code, out, err = run_main(["simulate", "x(0)", "--device", "cpu", "--json"], capsys)
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["counts"] == {"1": 64}
+    code, _, err = run_main(["simulate", "x(0)"], capsys)
+    assert code == 1 and "GPU requested" in err
+
+
 def test_gpus_json() -> None:
     proc = dunes("gpus", "--json")
     assert proc.returncode == 0, proc.stderr

@@ -23,11 +23,18 @@ def simulate(
     circuit: Annotated[
         str, typer.Argument(help="Circuit text (seed, OpenQASM 2/3, JSON) or a file.")
     ],
-    shots: Annotated[int, typer.Option(help="Samples to draw; 0 returns the state only.")] = 0,
+    shots: Annotated[
+        int | None,
+        typer.Option(
+            help="Samples to draw; 0 returns the state only (default: quantum.default_shots)."
+        ),
+    ] = None,
     method: Annotated[
         str, typer.Option(help="auto|statevector|density_matrix|stabilizer|matrix_product_state")
     ] = "auto",
-    device: Annotated[str, typer.Option(help="auto|cpu|gpu")] = "auto",
+    device: Annotated[
+        str | None, typer.Option(help="auto|cpu|gpu (default: quantum.default_device).")
+    ] = None,
     qubits: Annotated[
         int | None, typer.Option(help="Number of qubits (default: inferred).")
     ] = None,
@@ -58,9 +65,9 @@ def simulate(
     options = parse_model(
         SimulationOptions,
         {
-            "shots": shots,
+            "shots": settings.quantum.default_shots if shots is None else shots,
             "method": method,
-            "device": device,
+            "device": settings.quantum.default_device if device is None else device,
             "seed": seed,
             "statevector": statevector,
             "observables": tuple(observable or ()),
