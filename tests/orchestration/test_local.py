@@ -162,7 +162,7 @@ def test_close_finishes_the_job_in_hand_and_fails_the_ones_never_started(
     settings: Settings,
 ) -> None:
     orch = Orchestrator(settings, executor="local")
-    running = orch.submit(JobRequest(circuit=slow_circuit(16, 300)))
+    running = orch.submit(JobRequest(circuit=slow_circuit(14, 300)))
     waiting = orch.submit(JobRequest(circuit="h(0)"))
     poll(lambda: orch.status(running).status == "running", timeout=WAIT, what="job running")
     orch.close()
