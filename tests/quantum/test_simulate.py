@@ -135,6 +135,13 @@ def test_seeded_runs_are_reproducible_and_seeds_matter() -> None:
     assert a.method == "stabilizer" and a.counts == b.counts
 
 
+def test_seeded_batch_gives_each_circuit_its_own_seeded_samples() -> None:
+    spec = parse_circuit("h(0); h(1); t(1); h(1); measure")
+    options = SimulationOptions(shots=200, seed=5)
+    alone = simulate(spec, options).counts
+    assert [r.counts for r in simulate_many([spec, spec, spec], options)] == [alone] * 3
+
+
 def test_midcircuit_measurement_and_partial_measure() -> None:
     spec = parse_circuit("h(0); measure(0, 0); cx(0, 1); measure(1, 1)")
     result = simulate(spec, SimulationOptions(shots=200, seed=1))

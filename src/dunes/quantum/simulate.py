@@ -80,11 +80,15 @@ def simulate_many(
     results: list[SimulationResult | None] = [None] * len(specs)
 
     def run_group(indices: list[int]) -> None:
-        batch = _run_batch(
-            [specs[i] for i in indices], plans[indices[0]], opts, aer, limits, artifacts_dir
-        )
-        for i, result in zip(indices, batch, strict=True):
-            results[i] = result
+        # Aer seeds the k-th circuit of a run with seed + k; with a seed, each circuit runs alone
+        # so that its samples do not depend on its place in the batch.
+        chunks = [[i] for i in indices] if opts.seed is not None else [indices]
+        for chunk in chunks:
+            batch = _run_batch(
+                [specs[i] for i in chunk], plans[chunk[0]], opts, aer, limits, artifacts_dir
+            )
+            for i, result in zip(chunk, batch, strict=True):
+                results[i] = result
 
     if len(groups) == 1:
         run_group(next(iter(groups.values())))
