@@ -69,20 +69,21 @@ def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         TRANSFORMERS_OFFLINE="1",
     )
     port = free_port()
-    process = subprocess.Popen(
-        [dunes_executable(), "mcp", "--http", "--port", str(port), "--require-token"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(data_dir / "server.log", "wb"),  # noqa: SIM115 - lives as long as the process
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(f"{base}/healthz", process)
-        yield base
-    finally:
-        process.terminate()
+    with (data_dir / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [dunes_executable(), "mcp", "--http", "--port", str(port), "--require-token"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            wait_healthy(f"{base}/healthz", process)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -236,13 +236,14 @@ async def test_twenty_concurrent_http_calls_all_answer_correctly(http_server: st
 
 def test_sigterm_stops_a_stdio_server_and_its_workers(tmp_path: Path) -> None:
     psutil = pytest.importorskip("psutil")
-    process = subprocess.Popen(
-        [dunes_executable(), "mcp"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=(tmp_path / "stderr.log").open("wb"),
-        env=dict(os.environ),
-    )
+    with (tmp_path / "stderr.log").open("wb") as log:
+        process = subprocess.Popen(
+            [dunes_executable(), "mcp"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=dict(os.environ),
+        )
     watchdog = threading.Timer(180, process.kill)
     watchdog.start()
     assert process.stdin is not None and process.stdout is not None

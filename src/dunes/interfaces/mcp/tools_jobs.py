@@ -17,15 +17,31 @@ from dunes.errors import DunesError
 from dunes.interfaces.mcp.deps import Services, run_tool
 from dunes.interfaces.mcp.schemas import JobListOut, JobOut, JobResultOut
 from dunes.orchestration import JobEvent, JobRequest
+from dunes.orchestration.jobs import TERMINAL_STATUSES
 from dunes.validation import parse_model
 
 POLL_S = 0.1
+#: Steps share 0..0.99 of the progress; the end of the job is 1.0.
+STEP_SHARE = 0.99
+NUDGE = 1e-4
 
 JobId = Annotated[str, Field(min_length=1, max_length=128, description="The job id.")]
 Timeout = Annotated[
     float | None,
     Field(gt=0, description="Seconds to wait (default: the server's api.sync_wait_timeout_s)."),
 ]
+
+
+def progress_value(event: JobEvent, last: float) -> float | None:
+    """The progress to report for ``event``: strictly above ``last``, as the protocol wants.
+
+    Steps report 0..0.99 (a step that repeats a value is nudged up a little, never to 1.0), the
+    event that ends the job reports 1.0; None when nothing higher is left to report.
+    """
+    if event.status in TERMINAL_STATUSES:
+        return 1.0 if last < 1.0 else None
+    value = min(max(event.progress * STEP_SHARE, last + NUDGE), 1.0 - NUDGE)
+    return value if value > last else None
 
 
 async def follow_job(
@@ -56,11 +72,11 @@ async def follow_job(
             events = await run_tool(events_after, seq)
             for event in events:
                 seq = event.seq
-                # The protocol wants strictly increasing progress; equal steps are folded.
-                if event.progress > last:
-                    last = event.progress
+                value = progress_value(event, last)
+                if value is not None:
+                    last = value
                     message = f"{event.step}: {event.message}" if event.message else event.step
-                    await ctx.report_progress(event.progress, 1.0, message)
+                    await ctx.report_progress(value, 1.0, message)
             job = await run_tool(orchestrator.status, job_id)
             if job.done:
                 if await run_tool(events_after, seq):
