@@ -267,10 +267,18 @@ def _to_result(
         seed=opts.seed,
         reasons=plan.reasons,
         timings={"aer_s": elapsed},
-        **fields,
+        **{k: v for k, v in fields.items() if k not in _BUILT_HERE},
     )
+    # Amplitude pairs and probability maps are built here with the declared types already;
+    # validating 2^16 pairs again would cost more than simulating a small circuit.
+    built = {k: v for k, v in fields.items() if k in _BUILT_HERE}
+    if built:
+        result = result.model_copy(update=built)
     result._state = state
     return result
+
+
+_BUILT_HERE = frozenset({"statevector", "probabilities", "counts"})
 
 
 def _probabilities(values: np.ndarray, num_qubits: int, cutoff: float = 1e-12) -> dict[str, float]:
