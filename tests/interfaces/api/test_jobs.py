@@ -223,6 +223,13 @@ async def test_maml_validate_and_run(jobs_client: httpx.AsyncClient) -> None:
         "permissions.execute",
     )
     assert_problem(await jobs_client.post("/v1/maml/run", json={"document": "nope"}), 422)
+    job = await jobs_client.post(
+        "/v1/jobs", params={"wait": "true"}, json={"maml": EXAMPLE_DOCUMENT}
+    )
+    assert job.status_code == 200, job.text
+    assert job.json()["kind"] == "maml"
+    assert job.json()["maml"]["status"] == "ok"
+    assert "workdir" not in job.json()["maml"]
 
 
 async def test_agents_and_graph_search(jobs_client: httpx.AsyncClient) -> None:

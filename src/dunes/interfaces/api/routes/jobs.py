@@ -16,7 +16,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from dunes.errors import InvalidInputError, JobError, JobNotFoundError
-from dunes.interfaces.api.deps import ClientDep, GatewayDep, OrchestratorDep
+from dunes.interfaces.api.deps import ClientDep, Gateway, GatewayDep, OrchestratorDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.interfaces.api.routes.simulate import public_result
 from dunes.orchestration import Job, JobEvent, JobRequest, JobResult, Orchestrator
@@ -78,8 +78,10 @@ def location_of(job_id: str) -> str:
 
 
 def public_job_result(result: JobResult) -> JobResult:
-    """The result as clients see it: artifact paths become download URLs."""
+    """The result as clients see it: artifact paths become download URLs, no server paths."""
     update: dict[str, Any] = {}
+    if result.maml and "workdir" in result.maml:
+        update["maml"] = {k: v for k, v in result.maml.items() if k != "workdir"}
     if result.simulation is not None:
         update["simulation"] = public_result(result.simulation)
     if result.results:
@@ -99,7 +101,7 @@ def wait_for_result(orch: Orchestrator, job_id: str, timeout: float) -> JobResul
         return None
 
 
-def observe(gateway: Any, job: Job) -> None:
+def observe(gateway: Gateway, job: Job) -> None:
     """Feed a finished job's latency to the metrics (once per job)."""
     if job.done and job.created_at is not None and job.finished_at is not None:
         gateway.metrics.observe_job(
@@ -116,7 +118,7 @@ def accepted(job_id: str, status: str, response: Response) -> JobAccepted:
     return JobAccepted(job_id=job_id, status=status, location=location_of(job_id))  # type: ignore[arg-type]
 
 
-def wait_timeout(gateway: Any, timeout: float | None) -> float:
+def wait_timeout(gateway: Gateway, timeout: float | None) -> float:
     limit = gateway.settings.api.sync_wait_timeout_s
     return limit if timeout is None else min(timeout, limit)
 
