@@ -193,7 +193,7 @@ def test_soft_time_limit_fails_the_job_and_the_worker_goes_on(
     workers = workers_for(limited, tmp_path / "logs")
     proc = workers.start("cpu")
     with Orchestrator(limited) as orch:
-        slow = orch.result(orch.submit(JobRequest(circuit=slow_circuit(16, 40))), timeout=WAIT)
+        slow = orch.result(orch.submit(JobRequest(circuit=slow_circuit(20, 80))), timeout=WAIT)
         assert slow.status == "failed"
         assert slow.error and "soft time limit of 1 s" in slow.error
         quick = orch.result(orch.submit(JobRequest(circuit="x(0)")), timeout=WAIT)

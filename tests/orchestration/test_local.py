@@ -148,12 +148,16 @@ def test_batch_is_split_over_the_cpu_workers_and_gathered_in_order(tmp_path: Pat
         ]
 
 
-def test_maml_document_runs_as_a_job(orch: Orchestrator) -> None:
-    example = Path(__file__).parents[2] / "examples" / "beluga_multi_gpu.maml.md"
+def test_maml_document_runs_as_a_job(orch: Orchestrator, tmp_path: Path) -> None:
+    # A copy: the document has write permission and appends its History entry in place.
+    source = Path(__file__).parents[2] / "examples" / "beluga_multi_gpu.maml.md"
+    example = tmp_path / source.name
+    example.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     result = orch.result(orch.submit(JobRequest(maml=str(example))), timeout=WAIT)
     assert result.status == "succeeded", result.error
     assert result.maml is not None and result.maml["status"] == "ok"
     assert all(b["status"] == "ok" for b in result.maml["blocks"])
+    assert "## History" in example.read_text(encoding="utf-8")
     broken = orch.result(orch.submit(JobRequest(maml="no front matter here")), timeout=WAIT)
     assert broken.status == "failed" and broken.error
 

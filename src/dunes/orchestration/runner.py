@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dunes.config import Settings
 from dunes.devices import Inventory, discover
-from dunes.errors import DunesError, JobCancelledError, JobNotFoundError
+from dunes.errors import DunesError, JobCancelledError, JobError, JobNotFoundError
 from dunes.orchestration import pipeline
 from dunes.orchestration.jobs import TERMINAL_STATUSES, JobRequest, JobResult
 from dunes.orchestration.store import chunk_id, open_job_store
@@ -53,6 +53,8 @@ class DeviceRuntime:
         self._inventory: Inventory | None = None
         self._lock = threading.Lock()
         self.jobs_run = 0
+        #: Set (e.g. by a soft time limit) to stop the running job at its next step boundary.
+        self.stop_reason: str | None = None
 
     @property
     def store(self) -> GraphStore:
@@ -131,7 +133,11 @@ class DeviceRuntime:
 
         last = [time.monotonic()]
 
+        self.stop_reason = None
+
         def report(step: str, progress: float, message: str) -> None:
+            if self.stop_reason is not None:
+                raise JobError(self.stop_reason)
             # Steps that end within PROGRESS_INTERVAL_S of the last write are not written (each
             # write is a transaction, and most steps of a small job take a millisecond).
             now = time.monotonic()

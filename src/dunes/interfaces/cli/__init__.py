@@ -6,7 +6,6 @@ import logging
 import os
 import sys
 
-import click
 import typer
 
 from dunes.errors import DunesError
@@ -36,19 +35,16 @@ app.command()(jobs_cmd.doctor)
 
 
 def main() -> None:
-    """Entry point: run the app, turning every DunesError into one line on stderr."""
+    """Entry point: run the app, turning every DunesError into one line on stderr.
+
+    Usage errors (unknown option, missing argument) are Typer's own: usage and exit code 2.
+    """
     logging.basicConfig(level=os.environ.get("DUNES_LOG_LEVEL", "WARNING").upper())
     try:
-        code = app(standalone_mode=False)
+        app()
     except DunesError as exc:
         err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # last resort: one line, details in the log
@@ -59,4 +55,3 @@ def main() -> None:
             soft_wrap=True,
         )
         sys.exit(70)
-    sys.exit(code if isinstance(code, int) else 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -57,26 +56,12 @@ def create_server(
     ``settings`` on the first tool call that needs it, and ``server.close()`` closes it.
     """
     services = Services(settings or get_settings(), orchestrator)
-    _init_native_allocator()
     server = DunesServer(services)
     for module in (tools_quantum, tools_jobs, tools_agents, tools_graph, tools_maml):
         module.register(server, services)
     resources.register(server, services)
     prompts.register(server, services)
     return server
-
-
-def _init_native_allocator() -> None:
-    """Touch qiskit's Rust allocator (mimalloc) on the main thread before any worker does.
-
-    Tools run in worker threads. When the first native allocation happens in a worker thread
-    and that thread exits, a later new thread can crash in ``mi_thread_init`` (segfault, seen
-    with qiskit 2.6); one allocation on the main thread first prevents it.
-    """
-    if threading.current_thread() is threading.main_thread():
-        from qiskit import QuantumCircuit
-
-        QuantumCircuit(1)
 
 
 def _version() -> str:

@@ -16,7 +16,6 @@ import itertools
 import json
 import logging
 import os
-import signal
 import socket
 import threading
 import time
@@ -278,19 +277,14 @@ class Beacon:
         pipe.execute()
 
 
-class _SoftTimeLimit(JobError):
-    """Raised in the worker's main thread when a job passes the soft limit."""
-
-
 @contextlib.contextmanager
-def time_limits(soft: float, hard: float, on_hard: Callable[[], None]) -> Iterator[None]:
-    """Soft limit: an exception in the running job (main thread only). Hard limit: ``on_hard``
-    runs (it fails the job) and the process exits; the solo pool has no limits of its own."""
-
-    def soft_handler(signum: int, frame: Any) -> None:
-        raise _SoftTimeLimit(
-            f"the job passed the soft time limit of {soft:g} s (executor.task_soft_time_limit_s)"
-        )
+def time_limits(
+    soft: float, hard: float, *, on_soft: Callable[[str], None], on_hard: Callable[[], None]
+) -> Iterator[None]:
+    """Soft limit: ``on_soft(message)`` asks the job to stop at its next step boundary (never in
+    the middle of a store write). Hard limit: ``on_hard`` runs (it fails the job) and the process
+    exits; the solo pool has no limits of its own."""
+    message = f"the job passed the soft time limit of {soft:g} s (executor.task_soft_time_limit_s)"
 
     def hard_kill() -> None:
         try:
@@ -298,21 +292,16 @@ def time_limits(soft: float, hard: float, on_hard: Callable[[], None]) -> Iterat
         finally:
             os._exit(70)
 
-    main = threading.current_thread() is threading.main_thread()
-    previous = None
-    if main:
-        previous = signal.signal(signal.SIGALRM, soft_handler)
-        signal.setitimer(signal.ITIMER_REAL, soft)
-    timer = threading.Timer(hard, hard_kill)
-    timer.daemon = True
-    timer.start()
+    soft_timer = threading.Timer(soft, on_soft, args=(message,))
+    hard_timer = threading.Timer(hard, hard_kill)
+    for timer in (soft_timer, hard_timer):
+        timer.daemon = True
+        timer.start()
     try:
         yield
     finally:
-        timer.cancel()
-        if main:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous or signal.SIG_DFL)
+        soft_timer.cancel()
+        hard_timer.cancel()
 
 
 def _register_tasks(app: Any, settings: Settings) -> None:
@@ -333,7 +322,12 @@ def _register_tasks(app: Any, settings: Settings) -> None:
                 state.beacon.done(job_id)
 
         try:
-            with time_limits(ex.task_soft_time_limit_s, ex.task_time_limit_s, on_hard):
+            with time_limits(
+                ex.task_soft_time_limit_s,
+                ex.task_time_limit_s,
+                on_soft=lambda message: setattr(state.runtime, "stop_reason", message),
+                on_hard=on_hard,
+            ):
                 status = state.runtime.execute(job_id, attempt=attempt)
         finally:
             with contextlib.suppress(*broker_errors()):
