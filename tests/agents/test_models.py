@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -150,6 +151,22 @@ def test_batcher_groups_concurrent_requests_and_keeps_results_apart(tiny_model: 
     assert batcher.stats["texts"] == 64
     assert batcher.stats["largest"] <= 16
     assert batcher.stats["batches"] < 64
+
+
+def test_a_lone_request_does_not_wait_for_company(tiny_model: Path) -> None:
+    pool = ModelPool()
+    encoder = pool.get(resolve_model("planner", tiny_settings(tiny_model).agents), "cpu", "float32")
+    encoder.encode(["warm up"])
+    batcher = Batcher(encoder, max_batch_size=16, max_wait_ms=30_000)
+    try:
+        for i in range(3):
+            started = time.monotonic()
+            batcher.submit([f"alone {i}"]).result(timeout=60)
+            # A 30 s collection window would show; sequential callers never wait for it.
+            assert time.monotonic() - started < 10
+        assert batcher.stats["batches"] == 3
+    finally:
+        batcher.close()
 
 
 def test_a_bad_request_fails_its_batch_not_the_thread(tiny_model: Path) -> None:

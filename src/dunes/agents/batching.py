@@ -1,8 +1,10 @@
 """Batching of concurrent encoder requests: one background thread per loaded model.
 
-Callers submit texts and get a future. The thread takes the first waiting request, then keeps
-collecting until ``max_batch_size`` texts are gathered or ``max_wait_ms`` has passed, runs the
-model once on all of them and hands each caller its rows. A failure fails only the requests of
+Callers submit texts and get a future. The thread takes the first waiting request and everything
+already queued behind it; while requests are arriving concurrently (the last batch held more than
+one) it keeps collecting until ``max_batch_size`` texts are gathered or ``max_wait_ms`` has
+passed. A lone caller is never delayed. It runs the model once on the batch and hands each caller
+its rows. A failure fails only the requests of
 that batch, never the thread.
 """
 
@@ -38,6 +40,7 @@ class Batcher:
         self.max_wait = max_wait_ms / 1000
         self._queue: queue.Queue[_Request | object] = queue.Queue()
         self._closed = False
+        self._concurrent = False  # the last batch held several requests: worth waiting for more
         self.stats = {"batches": 0, "texts": 0, "largest": 0}
         self._thread = threading.Thread(
             target=self._loop, name=f"dunes-batcher-{encoder.ref.name}", daemon=True
@@ -70,7 +73,7 @@ class Batcher:
             assert isinstance(first, _Request)
             batch = [first]
             size = len(first.texts)
-            deadline = time.monotonic() + self.max_wait
+            deadline = time.monotonic() + (self.max_wait if self._concurrent else 0.0)
             stop = False
             while size < self.max_batch_size:
                 timeout = deadline - time.monotonic()
@@ -88,6 +91,7 @@ class Batcher:
                 assert isinstance(item, _Request)
                 batch.append(item)
                 size += len(item.texts)
+            self._concurrent = len(batch) > 1
             self._run(batch)
             if stop:
                 return
