@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dunes.beluga import GraphStore
-from dunes.errors import InvalidInputError, JobCancelledError, JobError, JobNotFoundError
+from dunes.errors import (
+    InvalidInputError,
+    JobCancelledError,
+    JobError,
+    JobNotFoundError,
+    NodeNotFoundError,
+)
 
 
 def test_job_lifecycle_sets_timestamps(store: GraphStore) -> None:
@@ -101,3 +107,84 @@ def test_claim_once_per_job(store: GraphStore) -> None:
     assert store.claim_job("C1", worker="host-a:1") is False
     assert store.get_job("C1").worker == "host-a:1"
     assert store.claim_job("C2", worker="host-b:2") is True
+
+
+def test_advance_job_changes_the_job_and_appends_its_event(store: GraphStore) -> None:
+    store.create_job(job_id="A1", kind="task", input={})
+    step = store.advance_job("A1", step="plan", progress=0.15, message="plan done")
+    assert (step.status, step.step, step.progress) == ("queued", "plan", 0.15)
+    done = store.advance_job(
+        "A1", step="done", message="succeeded", status="succeeded", result={"n": 1}
+    )
+    assert done == store.get_job("A1")
+    assert (done.status, done.progress, done.result) == ("succeeded", 1.0, {"n": 1})
+    events = store.job_events("A1")
+    assert [(e.seq, e.step, e.progress, e.status) for e in events] == [
+        (1, "plan", 0.15, None),
+        (2, "done", 1.0, "succeeded"),
+    ]
+    # A refused change writes neither the job nor the event.
+    with pytest.raises(JobError, match="already succeeded"):
+        store.advance_job("A1", step="failed", message="late", status="failed")
+    assert len(store.job_events("A1")) == 2
+    with pytest.raises(JobNotFoundError):
+        store.advance_job("nope", step="x", message="x")
+
+
+def test_start_job_claims_and_runs_once(store: GraphStore) -> None:
+    store.create_job(job_id="S1", kind="task", input={})
+    running = store.start_job("S1", claim="S1", worker="w1", device="cpu", message="on cpu")
+    assert running is not None and running == store.get_job("S1")
+    assert (running.status, running.worker, running.device, running.step) == (
+        "running",
+        "w1",
+        "cpu",
+        "start",
+    )
+    assert running.started_at is not None
+    # A redelivered message for the same attempt gets nothing to do.
+    assert store.start_job("S1", claim="S1", worker="w2", device="cpu", message="again") is None
+    assert [(e.step, e.status) for e in store.job_events("S1")] == [("start", "running")]
+    store.create_job(job_id="S2", kind="task", input={})
+    store.update_job("S2", status="cancelled")
+    assert store.start_job("S2", claim="S2", worker="w1", device="cpu", message="x") is None
+    assert store.claim_job("S2", worker="w1") is True  # a finished job takes no claim
+    with pytest.raises(JobNotFoundError):
+        store.start_job("nope", claim="nope", worker="w1", device="cpu", message="x")
+
+
+def test_atomic_is_one_transaction_all_or_nothing(store: GraphStore) -> None:
+    from sqlalchemy import event
+
+    begun: list[object] = []
+
+    def count(conn: object) -> None:
+        begun.append(conn)
+
+    event.listen(store.engine, "begin", count)
+    try:
+
+        def work(s: GraphStore) -> str:
+            task = s.add_entity("task", {"text": "atomic"})
+            run = s.add_activity("agent_run", {"role": "planner"})
+            s.relate(task, "wasGeneratedBy", run)
+            assert s.get_node(task).kind == "task"  # reads see the uncommitted writes
+            return s.atomic(lambda inner: inner.add_agent("model", {"m": "x"}))  # joins
+
+        agent = store.atomic(work)
+    finally:
+        event.remove(store.engine, "begin", count)
+    assert len(begun) == 1
+    assert store.get_node(agent).kind == "model"
+    assert [e.relation for e in store.edges_of(agent)] == []
+
+    def broken(s: GraphStore) -> None:
+        s.add_entity("task", {"text": "rolled back"})
+        s.relate("missing-node", "used", "other")
+
+    with pytest.raises(NodeNotFoundError):
+        store.atomic(broken)
+    from dunes.beluga.store import content_id
+
+    with pytest.raises(NodeNotFoundError):
+        store.get_node(content_id("task", {"text": "rolled back"}))

@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -213,6 +214,19 @@ class _Statements:
             job_events.c.job_id == bindparam("b_job_id")
         )
         self.insert_event = job_events.insert()
+        # The next seq computed inside the INSERT: one statement, under the job's row lock.
+        self.append_event = job_events.insert().from_select(
+            ["job_id", "seq", "at", "step", "progress", "message", "status"],
+            select(
+                bindparam("b_job_id", type_=String()),
+                func.coalesce(func.max(job_events.c.seq), 0) + 1,
+                bindparam("b_at", type_=UTCDateTime()),
+                bindparam("b_step", type_=String()),
+                bindparam("b_progress", type_=job_events.c.progress.type),
+                bindparam("b_message", type_=String()),
+                bindparam("b_status", type_=String()),
+            ).where(job_events.c.job_id == bindparam("b_job_id")),
+        )
         self.insert_claim = (
             dialect_insert(job_claims)
             .on_conflict_do_nothing(index_elements=["job_id"])
@@ -280,6 +294,8 @@ class GraphStore:
         self.engine = engine
         self.artifacts_dir = artifacts_dir
         self._sql = _Statements(engine.dialect.name)
+        # The connection of the unit of work (see ``atomic``) open in this thread, if any.
+        self._local = threading.local()
 
     @property
     def url(self) -> str:
@@ -300,10 +316,40 @@ class GraphStore:
         self.close()
 
     def _write(self, fn: Callable[[Connection], T], what: str) -> T:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return fn(conn)
         return db.run(self.engine, fn, what=what, write=True)
 
     def _read(self, fn: Callable[[Connection], T], what: str) -> T:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return fn(conn)
         return db.run(self.engine, fn, what=what, write=False)
+
+    def atomic(self, fn: Callable[[GraphStore], T], *, what: str = "a unit of work") -> T:
+        """Run ``fn(store)`` so that every store call it makes shares ONE write transaction.
+
+        A commit is the expensive part of a small write (a lock, a WAL append, an fsync on
+        PostgreSQL), so a step that makes thirty calls should pay for one. All or nothing: if
+        ``fn`` raises, nothing it wrote is kept. On lock contention the whole of ``fn`` is run
+        again, so it must not have effects outside the store that cannot be repeated. Calls from
+        other threads are not part of it; a nested ``atomic`` joins the outer one.
+
+        Raises:
+            StoreError: the database failed, or stayed locked past the retry deadline.
+        """
+        if getattr(self._local, "conn", None) is not None:
+            return fn(self)
+
+        def work(conn: Connection) -> T:
+            self._local.conn = conn
+            try:
+                return fn(self)
+            finally:
+                self._local.conn = None
+
+        return db.run(self.engine, work, what=what, write=True)
 
     # -- nodes ---------------------------------------------------------------------------------
 
@@ -938,8 +984,10 @@ class GraphStore:
                 .on_conflict_do_nothing(index_elements=["id"])
                 .returning(jobs.c.id)
             ).first()
-            record = _job(conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().one())
             if inserted is None:
+                record = _job(
+                    conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().one()
+                )
                 if record.kind != kind or canonical_json(record.input) != canonical_json(payload):
                     raise JobError(
                         f"job {job_id} already exists with another kind or input", field="job_id"
@@ -961,7 +1009,8 @@ class GraphStore:
                     where=nodes.c.kind == "job",
                 )
             )
-            return record
+            # What was just written, without reading it back (defaults as the schema sets them).
+            return JobRecord.model_validate(row)
 
         return self._write(work, "creating a job")
 
@@ -983,48 +1032,136 @@ class GraphStore:
             JobNotFoundError: no such job.
             JobCancelledError / JobError: the job already ended with another status.
         """
-        changes: dict[str, Any] = {}
-        if status is not None:
-            changes["status"] = _check_status(status)
-        if progress is not None:
-            changes["progress"] = _check_fraction(progress, "progress")
-        if step is not None:
-            changes["step"] = str(step)[:ID_LENGTH]
-        if error is not None:
-            changes["error"] = str(error)
-        if result is not None:
-            payload = jsonable(result)
-            changes["result"] = payload if isinstance(payload, dict) else {"value": payload}
-        if result_ref is not None:
-            changes["result_ref"] = str(result_ref)
-        if device is not None:
-            changes["device"] = str(device)
+        changes = _job_changes(status, progress, step, error, result, result_ref, device)
+        return self._write(lambda conn: self._update_job(conn, job_id, changes), "updating a job")
+
+    def advance_job(
+        self,
+        job_id: str,
+        *,
+        step: str,
+        message: str,
+        progress: float | None = None,
+        status: str | None = None,
+        error: str | None = None,
+        result: Any = None,
+        result_ref: str | None = None,
+        device: str | None = None,
+    ) -> JobRecord:
+        """Change a job and append the event that says so, in one transaction.
+
+        The job gets ``step`` and whatever else is given (as :meth:`update_job`); the event gets
+        ``step``, ``message``, ``status`` and ``progress`` -- when no progress is given, 1.0 for a
+        final status and the job's progress otherwise. Returns the updated record, so a caller
+        sees a cancel that happened meanwhile without another read.
+
+        Raises:
+            JobNotFoundError: no such job.
+            JobCancelledError / JobError: the job already ended with another status.
+        """
+        changes = _job_changes(status, progress, step, error, result, result_ref, device)
 
         def work(conn: Connection) -> JobRecord:
-            row = (
-                conn.execute(select(jobs).where(jobs.c.id == job_id).with_for_update())
-                .mappings()
-                .first()
-            )
-            if row is None:
-                raise JobNotFoundError(f"no job {job_id}", field="job_id")
-            current = row["status"]
-            new = changes.get("status")
-            if current in TERMINAL_STATUSES and new is not None and new != current:
-                error_cls = JobCancelledError if current == "cancelled" else JobError
-                raise error_cls(f"job {job_id} is already {current}; it cannot become {new}")
-            now = _now()
-            values = {**changes, "updated_at": now}
-            if new == "running" and row["started_at"] is None:
-                values["started_at"] = now
-            if new in TERMINAL_STATUSES and row["finished_at"] is None:
-                values["finished_at"] = now
-                if new == "succeeded" and "progress" not in changes:
-                    values["progress"] = 1.0
-            conn.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
-            return _job({**row, **values})  # type: ignore[arg-type]
+            record = self._update_job(conn, job_id, changes)
+            if progress is not None:
+                fraction = float(progress)
+            elif status in TERMINAL_STATUSES:
+                fraction = 1.0
+            else:
+                fraction = record.progress
+            self._append_event(conn, job_id, step, fraction, message, status)
+            return record
 
-        return self._write(work, "updating a job")
+        return self._write(work, "advancing a job")
+
+    def start_job(
+        self, job_id: str, *, claim: str, worker: str, device: str, message: str
+    ) -> JobRecord | None:
+        """Claim a queued job and mark it running with its 'start' event, in one transaction.
+
+        ``claim`` is the idempotency key (see :meth:`claim_job`). Returns the running record, or
+        None when the job already ended or the key was claimed before (a redelivered message).
+
+        Raises:
+            JobNotFoundError: no such job.
+        """
+        _check_id(claim, "claim")
+        _check_id(worker, "worker")
+        changes = _job_changes("running", 0.0, "start", None, None, None, device)
+
+        def work(conn: Connection) -> JobRecord | None:
+            row = self._lock_job_row(conn, job_id)
+            if row["status"] in TERMINAL_STATUSES:
+                return None
+            won = conn.execute(
+                self._sql.insert_claim, {"job_id": claim, "worker": worker, "claimed_at": _now()}
+            ).first()
+            if won is None:
+                return None
+            record = self._update_job(conn, job_id, {**changes, "worker": worker}, row=row)
+            self._append_event(conn, job_id, "start", 0.0, message, "running")
+            return record
+
+        return self._write(work, "starting a job")
+
+    @staticmethod
+    def _lock_job_row(conn: Connection, job_id: str) -> RowMapping:
+        row = (
+            conn.execute(select(jobs).where(jobs.c.id == job_id).with_for_update())
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise JobNotFoundError(f"no job {job_id}", field="job_id")
+        return row
+
+    def _update_job(
+        self,
+        conn: Connection,
+        job_id: str,
+        changes: dict[str, Any],
+        *,
+        row: RowMapping | None = None,
+    ) -> JobRecord:
+        if row is None:
+            row = self._lock_job_row(conn, job_id)
+        current = row["status"]
+        new = changes.get("status")
+        if current in TERMINAL_STATUSES and new is not None and new != current:
+            error_cls = JobCancelledError if current == "cancelled" else JobError
+            raise error_cls(f"job {job_id} is already {current}; it cannot become {new}")
+        now = _now()
+        values = {**changes, "updated_at": now}
+        if new == "running" and row["started_at"] is None:
+            values["started_at"] = now
+        if new in TERMINAL_STATUSES and row["finished_at"] is None:
+            values["finished_at"] = now
+            if new == "succeeded" and "progress" not in changes:
+                values["progress"] = 1.0
+        conn.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
+        return _job({**row, **values})  # type: ignore[arg-type]
+
+    def _append_event(
+        self,
+        conn: Connection,
+        job_id: str,
+        step: str,
+        progress: float,
+        message: str,
+        status: str | None,
+    ) -> None:
+        """Append an event; the caller holds the job's row lock, which orders ``seq``."""
+        conn.execute(
+            self._sql.append_event,
+            {
+                "b_job_id": job_id,
+                "b_at": _now(),
+                "b_step": str(step)[:ID_LENGTH],
+                "b_progress": progress,
+                "b_message": str(message),
+                "b_status": status,
+            },
+        )
 
     def get_job(self, job_id: str) -> JobRecord:
         """Raises: JobNotFoundError: no such job."""
@@ -1158,6 +1295,35 @@ class GraphStore:
         from dunes.beluga.exchange import import_quantum_graph_yaml
 
         return import_quantum_graph_yaml(self, data)
+
+
+def _job_changes(
+    status: str | None,
+    progress: float | None,
+    step: str | None,
+    error: str | None,
+    result: Any,
+    result_ref: str | None,
+    device: str | None,
+) -> dict[str, Any]:
+    """The checked column values of a job update (only what is given)."""
+    changes: dict[str, Any] = {}
+    if status is not None:
+        changes["status"] = _check_status(status)
+    if progress is not None:
+        changes["progress"] = _check_fraction(progress, "progress")
+    if step is not None:
+        changes["step"] = str(step)[:ID_LENGTH]
+    if error is not None:
+        changes["error"] = str(error)
+    if result is not None:
+        payload = jsonable(result)
+        changes["result"] = payload if isinstance(payload, dict) else {"value": payload}
+    if result_ref is not None:
+        changes["result_ref"] = str(result_ref)
+    if device is not None:
+        changes["device"] = str(device)
+    return changes
 
 
 def _check_page(limit: int, offset: int) -> None:
