@@ -2,9 +2,9 @@
 
 plan -> extract -> build circuit -> validate circuit -> simulate -> validate result -> synthesize
 -> store. Steps take what they need and return typed outputs; ``run_task`` chains them and reports
-progress through a ``StepContext``. Graph writes happen only in the last step, with ids derived
-from the job id where the store lets us choose them, so a job re-run after a crash does not
-record itself twice.
+progress through a ``StepContext``. Graph writes happen only in the last step, in one store
+transaction, with ids derived from the job id where the store lets us choose them, so a job re-run
+after a crash does not record itself twice.
 """
 
 from __future__ import annotations
@@ -210,8 +210,24 @@ def store(
 
     Every role output becomes an ``agent_run`` activity (id ``<job>:<role>``) that generated an
     ``llm_data`` (or ``report``) entity. Simulations already linked to the job (a re-run after a
-    crash that got this far) are not recorded again.
+    crash that got this far) are not recorded again. It is one store transaction: the run is
+    in the graph whole or not at all, and thirty small writes pay for one commit.
     """
+    return graph.atomic(
+        lambda unit: _store(unit, job_id, device, task, specs, results, role_outputs),
+        what="recording a job in the graph",
+    )
+
+
+def _store(
+    graph: GraphStore,
+    job_id: str | None,
+    device: str,
+    task: str | None,
+    specs: Sequence[CircuitSpec],
+    results: Sequence[SimulationResult],
+    role_outputs: Sequence[Any],
+) -> dict[str, Any]:
     ids: dict[str, Any] = {"simulations": []}
     done = _recorded_circuits(graph, job_id) if job_id else {}
     for spec, result in zip(specs, results, strict=True):

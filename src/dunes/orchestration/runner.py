@@ -28,10 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-#: Progress of a running job is written at most this often (the cancel check rides on it).
-PROGRESS_INTERVAL_S = 0.1
-
-
 def attempt_key(job_id: str, attempt: int) -> str:
     """The claim key of one execution attempt: the job id itself for the first."""
     return job_id if attempt == 0 else f"{job_id}@{attempt}"
@@ -94,18 +90,26 @@ class DeviceRuntime:
     def execute(self, job_id: str, *, attempt: int = 0) -> str:
         """Run job ``job_id`` once; return its final status ('skipped' when not ours to run)."""
         store = self.store
+        note = f" (attempt {attempt + 1})" if attempt else ""
         try:
-            job = store.get_job(job_id)
+            # Claim, 'running' and the start event in one transaction.
+            job = store.start_job(
+                job_id,
+                claim=attempt_key(job_id, attempt),
+                worker=self.worker,
+                device=self.label,
+                message=f"running on {self.label} by {self.worker}{note}",
+            )
         except JobNotFoundError:
             log.warning("job %s is not in the store; message dropped", job_id)
             return "skipped"
-        if job.status in TERMINAL_STATUSES:
-            return "skipped"
-        if not store.claim_job(attempt_key(job_id, attempt), worker=self.worker):
-            log.info("job %s attempt %d already claimed; not running it twice", job_id, attempt)
+        if job is None:
+            log.info(
+                "job %s attempt %d is over or already claimed; not running it", job_id, attempt
+            )
             return "skipped"
         try:
-            return self._run(job_id, job.kind, dict(job.input), attempt=attempt)
+            return self._run(job_id, job.kind, dict(job.input))
         except JobCancelledError:
             return "cancelled"
         finally:
@@ -117,38 +121,21 @@ class DeviceRuntime:
                 except Exception:
                     log.exception("gathering batch %s failed", parent)
 
-    def _run(self, job_id: str, kind: str, data: dict[str, Any], *, attempt: int) -> str:
+    def _run(self, job_id: str, kind: str, data: dict[str, Any]) -> str:
         store = self.store
-        note = f" (attempt {attempt + 1})" if attempt else ""
-        store.update_job(job_id, status="running", step="start", progress=0.0, device=self.label)
-        store.add_job_event(
-            job_id,
-            step="start",
-            progress=0.0,
-            message=f"running on {self.label} by {self.worker}{note}",
-            status="running",
-        )
         if kind == "chunk":
             _mark_parent_running(store, data["parent"], self.label)
-
-        last = [time.monotonic()]
 
         self.stop_reason = None
 
         def report(step: str, progress: float, message: str) -> None:
             if self.stop_reason is not None:
                 raise JobError(self.stop_reason)
-            # Steps that end within PROGRESS_INTERVAL_S of the last write are not written (each
-            # write is a transaction, and most steps of a small job take a millisecond).
-            now = time.monotonic()
-            if now - last[0] < PROGRESS_INTERVAL_S:
-                return
-            last[0] = now
-            # The update returns the record, so the cancel check costs no extra read.
-            current = store.update_job(job_id, step=step, progress=progress)
+            # Every step is written: the job's step and progress and its event in one
+            # transaction, whose returned record carries the cancel check.
+            current = store.advance_job(job_id, step=step, progress=progress, message=message)
             if current.status == "cancelled":
                 raise JobCancelledError(f"job {job_id} was cancelled during step {step}")
-            store.add_job_event(job_id, step=step, progress=progress, message=message)
 
         ctx = pipeline.StepContext(
             settings=self.settings,
@@ -169,18 +156,18 @@ class DeviceRuntime:
         except Exception as exc:  # a bug in a step fails the job, never the worker
             log.exception("job %s raised", job_id)
             return self._fail(job_id, f"{type(exc).__name__}: {exc}")
-        payload = result.model_dump(mode="json")
-        store.update_job(
-            job_id,
-            status="succeeded",
-            progress=1.0,
-            step="done",
-            result=payload,
-            device=self.label,
-        )
-        store.add_job_event(
-            job_id, step="done", progress=1.0, message="succeeded", status="succeeded"
-        )
+        try:
+            store.advance_job(
+                job_id,
+                step="done",
+                message="succeeded",
+                status="succeeded",
+                progress=1.0,
+                result=result.model_dump(mode="json"),
+                device=self.label,
+            )
+        except JobCancelledError:
+            return "cancelled"
         return "succeeded"
 
     def run_request(self, ctx: pipeline.StepContext, kind: str, data: dict[str, Any]) -> JobResult:
@@ -250,12 +237,12 @@ class DeviceRuntime:
         )
 
     def _fail(self, job_id: str, message: str) -> str:
-        store = self.store
         try:
-            store.update_job(job_id, status="failed", error=message, step="failed")
+            self.store.advance_job(
+                job_id, step="failed", message=message, status="failed", error=message
+            )
         except JobCancelledError:
             return "cancelled"
-        store.add_job_event(job_id, step="failed", progress=1.0, message=message, status="failed")
         return "failed"
 
 
