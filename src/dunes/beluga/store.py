@@ -1062,7 +1062,24 @@ class GraphStore:
         changes = _job_changes(status, progress, step, error, result, result_ref, device)
 
         def work(conn: Connection) -> JobRecord:
-            record = self._update_job(conn, job_id, changes)
+            if status is None:
+                # No status change to check: one UPDATE ... RETURNING takes the row lock (which
+                # orders the event's seq) and gives back the record.
+                row = (
+                    conn.execute(
+                        jobs.update()
+                        .where(jobs.c.id == job_id)
+                        .values(**changes, updated_at=_now())
+                        .returning(*jobs.c)
+                    )
+                    .mappings()
+                    .first()
+                )
+                if row is None:
+                    raise JobNotFoundError(f"no job {job_id}", field="job_id")
+                record = _job(row)
+            else:
+                record = self._update_job(conn, job_id, changes)
             if progress is not None:
                 fraction = float(progress)
             elif status in TERMINAL_STATUSES:
