@@ -4,8 +4,10 @@
     directly in this process (agents resident, store writes included), through the local executor
     and through Celery (one ``dunes worker --device cpu``); (b) a raw Celery no-op round trip
     (send_task + result.get over the Redis result backend) as the floor; (c) throughput of 200 small
-    simulate jobs with 1 and 2 workers, local and Celery. Everything is warmed up first; latencies
-    are medians. Redis database 12 is flushed and used.
+    simulate jobs with 1 and 2 workers, local and Celery; (d) what one recorded pipeline step costs
+    (a job's step, progress and event in one store transaction) and how many events a GHZ job
+    writes. Everything is warmed up first; latencies are medians. Redis database 12 is flushed and
+    used.
 
     python bench/orchestrate.py [--reps 20] [--jobs 200] [--redis redis://127.0.0.1:6379/12]
 """
@@ -156,6 +158,25 @@ def noop_round_trip(settings: Settings, reps: int) -> float:
     return value
 
 
+def step_write(settings: Settings, reps: int) -> float:
+    """One recorded step: ``advance_job`` on a running job."""
+    store = open_store(settings)
+    store.create_job(job_id="step-bench", kind="task", input={"task": TASK})
+    store.start_job("step-bench", claim="step-bench", worker="bench", device="cpu", message="")
+    value = median_ms(
+        lambda: store.advance_job("step-bench", step="plan", progress=0.5, message="plan done"),
+        reps * 10,
+    )
+    store.close()
+    return value
+
+
+def events_per_job(orch: Orchestrator) -> list[str]:
+    job_id = orch.submit(JobRequest(task=TASK))
+    assert orch.result(job_id, timeout=300).status == "succeeded"
+    return [e.step for e in orch.events(job_id)]
+
+
 def throughput(orch: Orchestrator, jobs: int) -> float:
     orch.result(orch.submit(JobRequest(circuit=SMALL, shots=100)), timeout=300)
     start = time.perf_counter()
@@ -184,6 +205,10 @@ def main() -> None:
     )
     with Orchestrator(settings_for(base, "local", args.redis), executor="local") as orch:
         rows["local executor (GHZ task)"] = latency_orchestrator(orch, args.reps)
+        steps = events_per_job(orch)
+    rows["one recorded step (SQLite transaction)"] = step_write(
+        settings_for(base, "local", args.redis), args.reps
+    )
     celery = settings_for(base, "celery", args.redis)
     with celery_workers(celery, 1, logs), Orchestrator(celery, executor="celery") as orch:
         rows["celery executor (GHZ task)"] = latency_orchestrator(orch, args.reps)
@@ -228,8 +253,9 @@ def main() -> None:
         f"| local throughput 2 workers / 1 ({two_local:.1f} / {one_local:.1f} jobs/s) "
         f"| {two_local / one_local:.2f}x | >= 1.7x |"
     )
+    print(f"\nevents of one GHZ job ({len(steps)}): {', '.join(steps)}")
     print(
-        f"\n{args.jobs} jobs of '{SMALL}' with 100 shots; {args.reps} reps per latency; data in {base}"
+        f"{args.jobs} jobs of '{SMALL}' with 100 shots; {args.reps} reps per latency; data in {base}"
     )
 
 
