@@ -123,3 +123,27 @@ def test_run_circuits_keeps_order(settings: Settings, tmp_path: Path) -> None:
     circuits = ["x(0)", "h(0)", "x(0); x(1)"]
     result = pipeline.run_circuits(ctx, None, JobRequest(circuits=circuits), circuits, kind="batch")
     assert [r.circuit for r in result.results or []] == ["x(0)", "h(0)", "x(0); x(1)"]
+
+
+def test_a_worker_records_every_step_as_an_event(runtime: AgentRuntime, settings: Settings) -> None:
+    from dunes.orchestration.runner import DeviceRuntime
+
+    worker = DeviceRuntime(settings, "cpu", worker="steps")
+    worker._agents = runtime  # the module's agents, already loaded
+    store = worker.store
+    request = JobRequest(task="Design a 4-qubit GHZ state")
+    store.create_job(job_id="steps-1", kind="task", input=request.model_dump(mode="json"))
+    assert worker.execute("steps-1") == "succeeded"
+    events = store.job_events("steps-1")
+    steps = [e.step for e in events]
+    assert steps[0] == "start" and steps[-1] == "done"
+    # Every step of the chain is in the stream once it is done, however fast it was.
+    names = [name for name, _ in pipeline.TASK_STEPS]
+    assert [s for i, s in enumerate(steps) if s in names and s not in steps[i + 1 :]] == names
+    assert [e.progress for e in events] == sorted(e.progress for e in events)
+    job = store.get_job("steps-1")
+    assert (job.status, job.step, job.progress, job.worker) == ("succeeded", "done", 1.0, "steps")
+    # A finished job, asked again (a redelivered message), is not run twice.
+    assert worker.execute("steps-1") == "skipped"
+    assert len(store.job_events("steps-1")) == len(events)
+    worker.store.close()
