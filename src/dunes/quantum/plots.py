@@ -9,17 +9,13 @@ from dunes.quantum.circuit import CircuitSpec
 from dunes.quantum.result import SimulationResult
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def histogram_png(result: SimulationResult, path: Path, *, max_bars: int = 32) -> Path:
-    """Bar chart of counts (when sampled) or probabilities, the most likely first."""
+    """Bar chart of counts (when sampled) or probabilities, the most likely first.
+
+    Uses matplotlib's object API (no pyplot state), so threads of a server can draw at once.
+    """
+    from matplotlib.figure import Figure
+
     if result.counts:
         total = sum(result.counts.values())
         values = {k: v / total for k, v in result.counts.items()}
@@ -35,8 +31,15 @@ def histogram_png(result: SimulationResult, path: Path, *, max_bars: int = 32) -
         )
     top = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[:max_bars]
     top.sort(key=lambda kv: kv[0])
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(max(4.5, 0.45 * len(top) + 2), 3.8), dpi=110)
+    rotate = len(top) > 8
+    # Fixed margins instead of tight_layout, which costs about half of the drawing time.
+    label_room = 0.12 + (0.012 * result.num_qubits if rotate else 0.0)
+    width = max(4.5, 0.45 * len(top) + 2)
+    fig = Figure(figsize=(width, 3.8 + (1.0 if rotate else 0)), dpi=110)
+    fig.subplots_adjust(
+        left=0.8 / width, right=1 - 0.2 / width, top=0.84, bottom=min(label_room + 0.06, 0.45)
+    )
+    ax = fig.add_subplot()
     bars = ax.bar([k for k, _ in top], [v for _, v in top], color="#3b6ea8")
     ax.bar_label(bars, fmt="%.3f", fontsize=7)
     ax.set_ylabel("probability")
@@ -45,12 +48,10 @@ def histogram_png(result: SimulationResult, path: Path, *, max_bars: int = 32) -
         fontsize=10,
     )
     ax.set_xlabel("outcome (qubit 0 rightmost)", fontsize=8)
-    ax.tick_params(axis="x", labelrotation=90 if len(top) > 8 else 0, labelsize=8)
+    ax.tick_params(axis="x", labelrotation=90 if rotate else 0, labelsize=8)
     ax.set_ylim(0, min(1.0, max(v for _, v in top) * 1.2))
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")
-    plt.close(fig)
     return path
 
 
@@ -61,9 +62,13 @@ def circuit_text(spec: CircuitSpec) -> str:
 
 def circuit_png(spec: CircuitSpec, path: Path) -> Path:
     """The circuit drawn with Qiskit's matplotlib drawer."""
-    _pyplot()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     figure = spec.to_qiskit().draw(output="mpl", fold=40)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png", dpi=110)
-    _pyplot().close(figure)
+    plt.close(figure)
     return path
