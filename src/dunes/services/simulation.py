@@ -64,8 +64,15 @@ def simulate_circuit(
         artifacts_dir=settings.artifacts_dir,
     )
     if record:
-        from dunes.beluga import open_store
-
-        with open_store(settings) as store:
-            store.record_simulation(spec, result)
+        record_run(settings=settings, spec=spec, result=result)
     return spec, result
+
+
+def record_run(
+    *, settings: Settings, spec: CircuitSpec, result: SimulationResult
+) -> dict[str, str]:
+    """Store a simulation in the BELUGA graph; returns the node ids (circuit, simulation, state)."""
+    from dunes.beluga import open_store
+
+    with open_store(settings) as store:
+        return store.record_simulation(spec, result)

@@ -15,7 +15,7 @@ from dunes.quantum import SimulationOptions
 from dunes.quantum.backend import aer_info
 from dunes.quantum.memory import format_bytes
 from dunes.quantum.result import SimulationResult
-from dunes.services.simulation import load_circuit_text, simulate_circuit
+from dunes.services.simulation import load_circuit_text, record_run, simulate_circuit
 from dunes.validation import parse_model
 
 
@@ -79,8 +79,9 @@ def simulate(
         circuit=load_circuit_text(circuit),
         options=options,
         num_qubits=qubits,
-        record=record,
+        record=False,
     )
+    recorded = record_run(settings=settings, spec=spec, result=result) if record else None
     if plot is not None:
         from dunes.quantum.plots import histogram_png
 
@@ -95,9 +96,14 @@ def simulate(
 
         circuit_png(spec, Path(draw))
     if as_json:
-        print_json(result)
+        print_json(
+            result if recorded is None else {**result.model_dump(mode="json"), "recorded": recorded}
+        )
         return
     render_result(result)
+    if recorded:
+        state = recorded.get("quantum_state") or recorded.get("simulation", "")
+        console.print(f"recorded in the graph: dunes graph lineage {state[:12]}", highlight=False)
 
 
 def render_result(result: SimulationResult, *, max_rows: int = 16) -> None:
