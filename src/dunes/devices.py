@@ -7,7 +7,9 @@ visible GPU whatever its physical index, as in CUDA itself. ``cpu`` is always pr
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -194,7 +196,15 @@ def _as_str(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _nvidia_driver_present() -> bool:
+    """Whether an NVIDIA driver is loaded (Linux, or WSL's /dev/dxg), without importing torch."""
+    return Path("/proc/driver/nvidia").exists() or Path("/dev/dxg").exists()
+
+
 def _torch_devices() -> list[Device] | None:
+    # Importing torch costs seconds; without a driver it could not find a GPU anyway.
+    if "torch" not in sys.modules and not _nvidia_driver_present():
+        return None
     try:
         import torch
     except ImportError:
