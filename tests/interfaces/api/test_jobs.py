@@ -203,7 +203,7 @@ async def test_readyz_reports_a_dead_broker(tmp_path: Path) -> None:
     assert "9/0" not in response.text  # no internals in the answer
 
 
-async def test_maml_validate_and_run(jobs_client: httpx.AsyncClient) -> None:
+async def test_maml_validate_and_run(jobs_client: httpx.AsyncClient, tmp_path: Path) -> None:
     report = (
         await jobs_client.post("/v1/maml/validate", json={"document": EXAMPLE_DOCUMENT})
     ).json()
@@ -230,6 +230,10 @@ async def test_maml_validate_and_run(jobs_client: httpx.AsyncClient) -> None:
     assert job.json()["kind"] == "maml"
     assert job.json()["maml"]["status"] == "ok"
     assert "workdir" not in job.json()["maml"]
+    # A client cannot make the server open a file of its choosing.
+    secret = tmp_path / "local.maml.md"
+    secret.write_text(EXAMPLE_DOCUMENT, encoding="utf-8")
+    assert_problem(await jobs_client.post("/v1/jobs", json={"maml": str(secret)}), 422, "maml")
 
 
 async def test_agents_and_graph_search(jobs_client: httpx.AsyncClient) -> None:

@@ -150,6 +150,13 @@ async def submit_job(
         Query(gt=0, le=86_400, description="Seconds to wait; capped by api.sync_wait_timeout_s."),
     ] = None,
 ) -> JobAccepted | JobResult:
+    if request.maml is not None and "\n" not in request.maml.strip():
+        # The orchestrator reads a path for local callers; a server never opens a client's path.
+        raise InvalidInputError(
+            "maml must hold the document itself (front matter, sections, code blocks), "
+            "not a file name",
+            field="maml",
+        )
     job_id = await run_in_threadpool(orch.submit, request)
     if not wait:
         return accepted(job_id, "queued", response)
