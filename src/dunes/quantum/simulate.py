@@ -209,7 +209,18 @@ def _run_batch(
     if not aer_result.success:
         raise SimulationError(f"Aer failed: {aer_result.status}")
     return [
-        _to_result(spec, plan, opts, aer, limits, artifacts_dir, aer_result, index, elapsed)
+        _to_result(
+            spec,
+            plan,
+            opts,
+            aer,
+            limits,
+            artifacts_dir,
+            aer_result,
+            index,
+            elapsed,
+            circuits[index],
+        )
         for index, spec in enumerate(specs)
     ]
 
@@ -224,6 +235,7 @@ def _to_result(
     aer_result: Any,
     index: int,
     elapsed: float,
+    circuit: Any,
 ) -> SimulationResult:
     data = aer_result.data(index)
     fields: dict[str, Any] = {}
@@ -247,7 +259,7 @@ def _to_result(
             if artifacts_dir is not None:
                 fields["artifact"] = write_array(state, artifacts_dir)
     if opts.shots > 0:
-        fields["counts"] = dict(sorted(aer_result.get_counts(index).items()))
+        fields["counts"] = counts_of(aer_result, index, circuit)
     if opts.observables:
         fields["expectation_values"] = {
             text: float(np.real(data[f"observable_{i}"])) for i, text in enumerate(opts.observables)
@@ -279,6 +291,20 @@ def _to_result(
 
 
 _BUILT_HERE = frozenset({"statevector", "probabilities", "counts"})
+
+
+def counts_of(aer_result: Any, index: int, circuit: Any) -> dict[str, int]:
+    """Counts keyed by bitstring (clbit 0 rightmost), sorted by key.
+
+    With one classical register the hex keys Aer returns are widened directly: Qiskit's general
+    formatter (several registers, spaces between them) costs more than a stabilizer run of
+    10,000 shots.
+    """
+    if len(circuit.cregs) != 1:
+        return dict(sorted(aer_result.get_counts(index).items()))
+    width = f"0{circuit.num_clbits}b"
+    raw = aer_result.data(index)["counts"]
+    return dict(sorted((format(int(key, 16), width), count) for key, count in raw.items()))
 
 
 def _probabilities(values: np.ndarray, num_qubits: int, cutoff: float = 1e-12) -> dict[str, float]:
