@@ -14,7 +14,7 @@ from dunes.beluga.models import (
     Lineage,
     Node,
 )
-from dunes.beluga.store import GraphStore, canonical_json, content_id, open_store
+from dunes.beluga.store import GraphStore, canonical_json, content_id, open_store, shared_store
 
 __all__ = [
     "ACTIVITY_KINDS",
@@ -32,6 +32,7 @@ __all__ = [
     "content_id",
     "import_quantum_graph_yaml",
     "open_store",
+    "shared_store",
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import socket
 import threading
 import uuid
@@ -1367,3 +1368,26 @@ def open_store(settings: Settings | None = None, *, url: str | None = None) -> G
         engine.dispose()
         raise
     return GraphStore(engine, artifacts_dir=settings.artifacts_dir)
+
+
+_SHARED: dict[tuple[int, str, str], GraphStore] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_store(settings: Settings | None = None) -> GraphStore:
+    """A store kept open for this process, one per database URL (do not close it).
+
+    Per-request callers (REST, MCP, simulate_circuit) use it: opening a store per call costs a
+    migration check, a new connection pool and, worse, SQLAlchemy's statement cache, which is
+    per engine. Keyed by process id too, so a forked child never reuses its parent's pool.
+    """
+    if settings is None:
+        from dunes.config import get_settings
+
+        settings = get_settings()
+    key = (os.getpid(), settings.database_url, str(settings.artifacts_dir))
+    with _SHARED_LOCK:
+        store = _SHARED.get(key)
+        if store is None:
+            store = _SHARED[key] = open_store(settings)
+        return store

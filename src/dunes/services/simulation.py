@@ -72,7 +72,6 @@ def record_run(
     *, settings: Settings, spec: CircuitSpec, result: SimulationResult
 ) -> dict[str, str]:
     """Store a simulation in the BELUGA graph; returns the node ids (circuit, simulation, state)."""
-    from dunes.beluga import open_store
+    from dunes.beluga import shared_store
 
-    with open_store(settings) as store:
-        return store.record_simulation(spec, result)
+    return shared_store(settings).record_simulation(spec, result)
