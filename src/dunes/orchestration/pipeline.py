@@ -15,8 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
+from dunes.beluga.store import jsonable
 from dunes.config import Settings
 from dunes.devices import Inventory
 from dunes.errors import (
@@ -71,21 +70,6 @@ class StepContext:
     job_id: str | None = None
 
 
-def to_jsonable(value: Any) -> Any:
-    """Plain JSON data from pydantic models, numpy values and containers."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, complex):
-        return [value.real, value.imag]
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return value
-
-
 def _without_embedding(data: Any) -> Any:
     if isinstance(data, dict):
         return {k: _without_embedding(v) for k, v in data.items() if k != "embedding"}
@@ -94,7 +78,7 @@ def _without_embedding(data: Any) -> Any:
 
 def role_output(output: Any) -> RoleOutput:
     """The public view of a role's output: device, model and the result without its vector."""
-    data = to_jsonable(output)
+    data = jsonable(output)
     if hasattr(output, "public"):
         data = output.public()
     return RoleOutput(
@@ -251,7 +235,7 @@ def _store(
         name = f"{role}:{stage}" if stage else role
         seen[name] = seen.get(name, 0) + 1
         run_id = f"{job_id}:{name}" + (f":{seen[name]}" if seen[name] > 1 else "")
-        data = _without_embedding(to_jsonable(output))
+        data = _without_embedding(jsonable(output))
         run = graph.add_activity(
             "agent_run",
             {"role": role, "device": getattr(output, "device", None), "job_id": job_id},

@@ -14,6 +14,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from dunes.beluga.store import jsonable
 from dunes.config import Settings
 from dunes.devices import Inventory, discover
 from dunes.errors import DunesError, JobCancelledError, JobError, JobNotFoundError
@@ -233,7 +234,7 @@ class DeviceRuntime:
             status="succeeded",
             kind="maml",
             device=self.label,
-            maml=pipeline.to_jsonable(outcome),
+            maml=jsonable(outcome),
         )
 
     def _fail(self, job_id: str, message: str) -> str:
