@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from dunes.config import Settings, get_settings
@@ -258,9 +259,19 @@ class Orchestrator:
                 time.sleep(delay)
             delay = min(delay * 1.5, 0.2)
 
-    def list(self, *, status: str | None = None, limit: int = 50, offset: int = 0) -> list[Job]:
-        """Jobs, newest first (chunks of batches are left out)."""
-        records = self.store.list_jobs(status=status, limit=limit, offset=offset)
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Job]:
+        """Jobs, newest first, by status, kind and creation time (chunks of batches left out)."""
+        records = self.store.list_jobs(
+            status=status, kind=kind, since=since, limit=limit, offset=offset
+        )
         return [to_job(r) for r in records if r.kind != "chunk"]
 
     def close(self) -> None:

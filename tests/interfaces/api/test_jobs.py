@@ -134,6 +134,12 @@ async def test_list_filter_and_paginate(jobs_client: httpx.AsyncClient) -> None:
     assert done["jobs"] and all(j["status"] == "succeeded" for j in done["jobs"])
     assert_problem(await jobs_client.get("/v1/jobs", params={"status": "nope"}), 422, "status")
     assert_problem(await jobs_client.get("/v1/jobs", params={"limit": 0}), 422, "limit")
+    circuits = (await jobs_client.get("/v1/jobs", params={"kind": "circuit"})).json()
+    assert len(circuits["jobs"]) >= 2 and all(j["kind"] == "circuit" for j in circuits["jobs"])
+    assert (await jobs_client.get("/v1/jobs", params={"kind": "maml"})).json()["jobs"] == []
+    future = (await jobs_client.get("/v1/jobs", params={"since": "2999-01-01T00:00:00Z"})).json()
+    assert future["jobs"] == []
+    assert_problem(await jobs_client.get("/v1/jobs", params={"since": "yesterday"}), 422, "since")
 
 
 async def test_cancel_a_queued_job(jobs_client: httpx.AsyncClient) -> None:

@@ -6,8 +6,9 @@ import asyncio
 import io
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
@@ -174,10 +175,18 @@ async def list_jobs(
     orch: OrchestratorDep,
     _client: ClientDep,
     status: Annotated[JobStatus | None, Query(description="Only jobs in this state.")] = None,
+    kind: Annotated[
+        Literal["task", "circuit", "batch", "maml"] | None, Query(description="Only this kind.")
+    ] = None,
+    since: Annotated[
+        datetime | None, Query(description="Only jobs created at or after this time (ISO 8601).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> JobPage:
-    jobs = await run_in_threadpool(lambda: orch.list(status=status, limit=limit, offset=offset))
+    jobs = await run_in_threadpool(
+        lambda: orch.list(status=status, kind=kind, since=since, limit=limit, offset=offset)
+    )
     for job in jobs:
         observe(gateway, job)
     return JobPage(
