@@ -2,150 +2,58 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
-from pydantic import BaseModel
-from sqlalchemy import Engine, String, bindparam, func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import Connection, RowMapping
-from sqlalchemy.sql.expression import Insert
 
 from dunes.beluga import db
+from dunes.beluga._sql import _check_id, _check_page, _insert, _now, _Statements
+from dunes.beluga.canonical import canonical_json, circuit_data, content_id, jsonable
+from dunes.beluga.jobs import JobStore, _job
 from dunes.beluga.models import (
-    JOB_STATUSES,
     KINDS,
     RELATIONS,
-    TERMINAL_STATUSES,
     Category,
     Direction,
     Edge,
-    JobEventRecord,
     JobRecord,
     Lineage,
     Node,
 )
-from dunes.beluga.schema import ID_LENGTH, UTCDateTime, edges, job_claims, job_events, jobs, nodes
-from dunes.errors import (
-    ArtifactError,
-    InvalidInputError,
-    JobCancelledError,
-    JobError,
-    JobNotFoundError,
-    NodeNotFoundError,
-    StoreError,
-)
+from dunes.beluga.schema import ID_LENGTH, edges, jobs, nodes
+from dunes.errors import ArtifactError, InvalidInputError, NodeNotFoundError, StoreError
 
 if TYPE_CHECKING:
     from dunes.config import Settings
     from dunes.quantum import CircuitSpec, SimulationResult
     from dunes.quantum.result import Artifact
 
+__all__ = [
+    "INLINE_STATE_MAX_QUBITS",
+    "MAX_DEPTH",
+    "GraphStore",
+    "JobStore",
+    "canonical_json",
+    "circuit_data",
+    "content_id",
+    "jsonable",
+    "open_store",
+    "shared_store",
+]
+
 T = TypeVar("T")
 MAX_DEPTH = 100
 INLINE_STATE_MAX_QUBITS = 10
 """States up to this many qubits stay inline in the node's JSON; larger ones become artifacts."""
 _CHUNK = 500
-
-
-# ---------------------------------------------------------------------------------------------
-# canonical JSON and content ids
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON types (models, numpy values, tuples and complex numbers converted).
-
-    Raises:
-        InvalidInputError: something that has no JSON form (or a NaN/infinite float).
-    """
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInputError(f"cannot store the non-finite number {value!r}: use null")
-        return value
-    if isinstance(value, BaseModel):
-        return jsonable(value.model_dump(mode="json"))
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, complex):
-        return [jsonable(value.real), jsonable(value.imag)]
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    raise InvalidInputError(
-        f"cannot store a {type(value).__name__} in the graph: accepted are JSON values "
-        "(dict, list, str, int, float, bool, None), numpy arrays and pydantic models"
-    )
-
-
-def canonical_json(value: Any) -> str:
-    """Same content, same bytes: sorted keys, no spaces, UTF-8."""
-    return json.dumps(
-        jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
-
-
-def content_id(kind: str, data: Any) -> str:
-    """The id of a content-addressed node: sha256 of the canonical JSON of kind and data."""
-    return hashlib.sha256(canonical_json({"kind": kind, "data": data}).encode()).hexdigest()
-
-
-def circuit_data(spec: CircuitSpec) -> dict[str, Any]:
-    """What a circuit node holds: seed notation, shape, and the full spec to rebuild it."""
-    return {
-        "circuit": spec.to_seed(),
-        "num_qubits": spec.num_qubits,
-        "num_clbits": spec.num_clbits,
-        "gate_count": spec.gate_count,
-        "depth": spec.depth,
-        "name": spec.name,
-        "spec": spec.model_dump(mode="json"),
-    }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _check_id(value: str, what: str = "id") -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > ID_LENGTH:
-        raise InvalidInputError(
-            f"{what} must be a non-empty string of at most {ID_LENGTH} characters, got {value!r}",
-            field=what,
-        )
-    return value
-
-
-def _check_fraction(value: float, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise InvalidInputError(f"{what} must be a number from 0 to 1, got {value!r}", field=what)
-    return float(value)
-
-
-def _check_status(value: str, what: str = "status") -> str:
-    if value not in JOB_STATUSES:
-        raise InvalidInputError(
-            f"{what} {value!r} is not a job status: accepted are {', '.join(JOB_STATUSES)}",
-            field=what,
-        )
-    return value
 
 
 def _vector(values: Sequence[float] | np.ndarray, what: str) -> np.ndarray:
@@ -160,84 +68,6 @@ def _vector(values: Sequence[float] | np.ndarray, what: str) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise InvalidInputError(f"{what} contains NaN or infinite values", field=what)
     return array
-
-
-def _insert(conn: Connection, table: Any) -> Insert:
-    """The dialect's INSERT, which knows ON CONFLICT on both SQLite and PostgreSQL."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
-
-
-class _Statements:
-    """The statements of the hot paths, built once per store: building and hashing a statement
-    costs more than running it on SQLite."""
-
-    def __init__(self, dialect: str) -> None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        self.insert_node = (
-            dialect_insert(nodes)
-            .on_conflict_do_nothing(index_elements=["id"])
-            .returning(nodes.c.id)
-        )
-        s, d = nodes.alias("s"), nodes.alias("d")
-        source = (
-            select(
-                s.c.id,
-                bindparam("b_relation", type_=String()),
-                d.c.id,
-                bindparam("b_created_at", type_=UTCDateTime()),
-            )
-            .select_from(s.join(d, d.c.id == bindparam("b_dst")))
-            .where(
-                s.c.id == bindparam("b_src"),
-                s.c.category == bindparam("b_src_cat"),
-                d.c.category == bindparam("b_dst_cat"),
-            )
-        )
-        self.insert_edge = (
-            dialect_insert(edges)
-            .from_select(["src", "relation", "dst", "created_at"], source)
-            .on_conflict_do_nothing(index_elements=["src", "relation", "dst"])
-            .returning(edges.c.id)
-        )
-        self.lock_job = (
-            select(jobs.c.id).where(jobs.c.id == bindparam("b_job_id")).with_for_update()
-        )
-        self.max_seq = select(func.coalesce(func.max(job_events.c.seq), 0)).where(
-            job_events.c.job_id == bindparam("b_job_id")
-        )
-        self.insert_event = job_events.insert()
-        # The next seq computed inside the INSERT: one statement, under the job's row lock.
-        self.append_event = job_events.insert().from_select(
-            ["job_id", "seq", "at", "step", "progress", "message", "status"],
-            select(
-                bindparam("b_job_id", type_=String()),
-                func.coalesce(func.max(job_events.c.seq), 0) + 1,
-                bindparam("b_at", type_=UTCDateTime()),
-                bindparam("b_step", type_=String()),
-                bindparam("b_progress", type_=job_events.c.progress.type),
-                bindparam("b_message", type_=String()),
-                bindparam("b_status", type_=String()),
-            ).where(job_events.c.job_id == bindparam("b_job_id")),
-        )
-        self.insert_claim = (
-            dialect_insert(job_claims)
-            .on_conflict_do_nothing(index_elements=["job_id"])
-            .returning(job_claims.c.job_id)
-        )
-        self.claim_worker = (
-            jobs.update()
-            .where(jobs.c.id == bindparam("b_job_id"))
-            .values(worker=bindparam("b_worker"), updated_at=bindparam("b_now"))
-        )
 
 
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
@@ -266,26 +96,10 @@ def _edge(row: RowMapping) -> Edge:
     )
 
 
-def _job(row: RowMapping) -> JobRecord:
-    return JobRecord.model_validate(dict(row))
-
-
-def _event(row: RowMapping) -> JobEventRecord:
-    return JobEventRecord(
-        job_id=row["job_id"],
-        seq=row["seq"],
-        at=row["at"],
-        step=row["step"],
-        progress=row["progress"],
-        message=row["message"],
-        status=row["status"],
-    )
-
-
 # ---------------------------------------------------------------------------------------------
 
 
-class GraphStore:
+class GraphStore(JobStore):
     """The BELUGA provenance graph and job records behind one SQLAlchemy engine.
 
     Safe to share between threads; each process opens its own (see :func:`open_store`).
@@ -950,350 +764,6 @@ class GraphStore:
             data["probabilities"] = dict(result.probabilities)
         return data, artifact
 
-    # -- jobs ----------------------------------------------------------------------------------
-
-    def create_job(self, *, job_id: str, kind: str, input: Mapping[str, Any]) -> JobRecord:
-        """Record a new job as ``queued`` (and as a ``job`` activity in the graph).
-
-        Creating the same job again (same kind and input) returns the stored record.
-
-        Raises:
-            JobError: the id is taken by a different job.
-        """
-        _check_id(job_id, "job_id")
-        if not isinstance(kind, str) or not kind or len(kind) > 64:
-            raise InvalidInputError(
-                f"job kind must be a non-empty string of at most 64 characters, got {kind!r}",
-                field="kind",
-            )
-        payload = jsonable(dict(input))
-
-        def work(conn: Connection) -> JobRecord:
-            now = _now()
-            row = {
-                "id": job_id,
-                "kind": kind,
-                "input": payload,
-                "status": "queued",
-                "progress": 0.0,
-                "created_at": now,
-                "updated_at": now,
-            }
-            inserted = conn.execute(
-                _insert(conn, jobs)
-                .values(**row)
-                .on_conflict_do_nothing(index_elements=["id"])
-                .returning(jobs.c.id)
-            ).first()
-            if inserted is None:
-                record = _job(
-                    conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().one()
-                )
-                if record.kind != kind or canonical_json(record.input) != canonical_json(payload):
-                    raise JobError(
-                        f"job {job_id} already exists with another kind or input", field="job_id"
-                    )
-                return record
-            conn.execute(
-                _insert(conn, nodes)
-                .values(
-                    id=job_id,
-                    category="activity",
-                    kind="job",
-                    label=kind,
-                    data={"kind": kind, "input": payload},
-                    created_at=now,
-                )
-                .on_conflict_do_update(
-                    index_elements=["id"],
-                    set_={"label": kind, "data": {"kind": kind, "input": payload}},
-                    where=nodes.c.kind == "job",
-                )
-            )
-            # What was just written, without reading it back (defaults as the schema sets them).
-            return JobRecord.model_validate(row)
-
-        return self._write(work, "creating a job")
-
-    def update_job(
-        self,
-        job_id: str,
-        *,
-        status: str | None = None,
-        progress: float | None = None,
-        step: str | None = None,
-        error: str | None = None,
-        result: Any = None,
-        result_ref: str | None = None,
-        device: str | None = None,
-    ) -> JobRecord:
-        """Change a job; ``running`` sets ``started_at``, a final status sets ``finished_at``.
-
-        Raises:
-            JobNotFoundError: no such job.
-            JobCancelledError / JobError: the job already ended with another status.
-        """
-        changes = _job_changes(status, progress, step, error, result, result_ref, device)
-        return self._write(lambda conn: self._update_job(conn, job_id, changes), "updating a job")
-
-    def advance_job(
-        self,
-        job_id: str,
-        *,
-        step: str,
-        message: str,
-        progress: float | None = None,
-        status: str | None = None,
-        error: str | None = None,
-        result: Any = None,
-        result_ref: str | None = None,
-        device: str | None = None,
-    ) -> JobRecord:
-        """Change a job and append the event that says so, in one transaction.
-
-        The job gets ``step`` and whatever else is given (as :meth:`update_job`); the event gets
-        ``step``, ``message``, ``status`` and ``progress`` -- when no progress is given, 1.0 for a
-        final status and the job's progress otherwise. Returns the updated record, so a caller
-        sees a cancel that happened meanwhile without another read.
-
-        Raises:
-            JobNotFoundError: no such job.
-            JobCancelledError / JobError: the job already ended with another status.
-        """
-        changes = _job_changes(status, progress, step, error, result, result_ref, device)
-
-        def work(conn: Connection) -> JobRecord:
-            if status is None:
-                # No status change to check: one UPDATE ... RETURNING takes the row lock (which
-                # orders the event's seq) and gives back the record.
-                row = (
-                    conn.execute(
-                        jobs.update()
-                        .where(jobs.c.id == job_id)
-                        .values(**changes, updated_at=_now())
-                        .returning(*jobs.c)
-                    )
-                    .mappings()
-                    .first()
-                )
-                if row is None:
-                    raise JobNotFoundError(f"no job {job_id}", field="job_id")
-                record = _job(row)
-            else:
-                record = self._update_job(conn, job_id, changes)
-            if progress is not None:
-                fraction = float(progress)
-            elif status in TERMINAL_STATUSES:
-                fraction = 1.0
-            else:
-                fraction = record.progress
-            self._append_event(conn, job_id, step, fraction, message, status)
-            return record
-
-        return self._write(work, "advancing a job")
-
-    def start_job(
-        self, job_id: str, *, claim: str, worker: str, device: str, message: str
-    ) -> JobRecord | None:
-        """Claim a queued job and mark it running with its 'start' event, in one transaction.
-
-        ``claim`` is the idempotency key (see :meth:`claim_job`). Returns the running record, or
-        None when the job already ended or the key was claimed before (a redelivered message).
-
-        Raises:
-            JobNotFoundError: no such job.
-        """
-        _check_id(claim, "claim")
-        _check_id(worker, "worker")
-        changes = _job_changes("running", 0.0, "start", None, None, None, device)
-
-        def work(conn: Connection) -> JobRecord | None:
-            row = self._lock_job_row(conn, job_id)
-            if row["status"] in TERMINAL_STATUSES:
-                return None
-            won = conn.execute(
-                self._sql.insert_claim, {"job_id": claim, "worker": worker, "claimed_at": _now()}
-            ).first()
-            if won is None:
-                return None
-            record = self._update_job(conn, job_id, {**changes, "worker": worker}, row=row)
-            self._append_event(conn, job_id, "start", 0.0, message, "running")
-            return record
-
-        return self._write(work, "starting a job")
-
-    @staticmethod
-    def _lock_job_row(conn: Connection, job_id: str) -> RowMapping:
-        row = (
-            conn.execute(select(jobs).where(jobs.c.id == job_id).with_for_update())
-            .mappings()
-            .first()
-        )
-        if row is None:
-            raise JobNotFoundError(f"no job {job_id}", field="job_id")
-        return row
-
-    def _update_job(
-        self,
-        conn: Connection,
-        job_id: str,
-        changes: dict[str, Any],
-        *,
-        row: RowMapping | None = None,
-    ) -> JobRecord:
-        if row is None:
-            row = self._lock_job_row(conn, job_id)
-        current = row["status"]
-        new = changes.get("status")
-        if current in TERMINAL_STATUSES and new is not None and new != current:
-            error_cls = JobCancelledError if current == "cancelled" else JobError
-            raise error_cls(f"job {job_id} is already {current}; it cannot become {new}")
-        now = _now()
-        values = {**changes, "updated_at": now}
-        if new == "running" and row["started_at"] is None:
-            values["started_at"] = now
-        if new in TERMINAL_STATUSES and row["finished_at"] is None:
-            values["finished_at"] = now
-            if new == "succeeded" and "progress" not in changes:
-                values["progress"] = 1.0
-        conn.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
-        return _job({**row, **values})  # type: ignore[arg-type]
-
-    def _append_event(
-        self,
-        conn: Connection,
-        job_id: str,
-        step: str,
-        progress: float,
-        message: str,
-        status: str | None,
-    ) -> None:
-        """Append an event; the caller holds the job's row lock, which orders ``seq``."""
-        conn.execute(
-            self._sql.append_event,
-            {
-                "b_job_id": job_id,
-                "b_at": _now(),
-                "b_step": str(step)[:ID_LENGTH],
-                "b_progress": progress,
-                "b_message": str(message),
-                "b_status": status,
-            },
-        )
-
-    def get_job(self, job_id: str) -> JobRecord:
-        """Raises: JobNotFoundError: no such job."""
-
-        def work(conn: Connection) -> JobRecord:
-            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
-            if row is None:
-                raise JobNotFoundError(f"no job {job_id}", field="job_id")
-            return _job(row)
-
-        return self._read(work, "reading a job")
-
-    def list_jobs(
-        self,
-        *,
-        status: str | Iterable[str] | None = None,
-        kind: str | None = None,
-        since: datetime | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[JobRecord]:
-        """Jobs, newest first, filtered by status (one or several), kind and creation time."""
-        _check_page(limit, offset)
-        query = select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
-        if status is not None:
-            wanted = [status] if isinstance(status, str) else list(status)
-            query = query.where(jobs.c.status.in_([_check_status(s) for s in wanted]))
-        if kind is not None:
-            query = query.where(jobs.c.kind == kind)
-        if since is not None:
-            if since.tzinfo is None:
-                since = since.replace(tzinfo=UTC)
-            query = query.where(jobs.c.created_at >= since)
-        query = query.limit(limit).offset(offset)
-        return self._read(
-            lambda conn: [_job(r) for r in conn.execute(query).mappings()], "listing jobs"
-        )
-
-    def add_job_event(
-        self,
-        job_id: str,
-        *,
-        step: str,
-        progress: float,
-        message: str,
-        status: str | None = None,
-    ) -> JobEventRecord:
-        """Append an event to a job; ``seq`` is 1, 2, 3, ... per job, also across processes.
-
-        Raises:
-            JobNotFoundError: no such job.
-        """
-        fraction = _check_fraction(progress, "progress")
-        if status is not None:
-            _check_status(status)
-
-        def work(conn: Connection) -> JobEventRecord:
-            if conn.execute(self._sql.lock_job, {"b_job_id": job_id}).first() is None:
-                raise JobNotFoundError(f"no job {job_id}", field="job_id")
-            seq = conn.execute(self._sql.max_seq, {"b_job_id": job_id}).scalar_one()
-            values = {
-                "job_id": job_id,
-                "seq": int(seq) + 1,
-                "at": _now(),
-                "step": str(step)[:ID_LENGTH],
-                "progress": fraction,
-                "message": str(message),
-                "status": status,
-            }
-            conn.execute(self._sql.insert_event, values)
-            return _event(values)  # type: ignore[arg-type]
-
-        return self._write(work, "adding a job event")
-
-    def job_events(self, job_id: str, *, after_seq: int = 0) -> list[JobEventRecord]:
-        """A job's events with ``seq > after_seq``, in order.
-
-        Raises:
-            JobNotFoundError: no such job.
-        """
-
-        def work(conn: Connection) -> list[JobEventRecord]:
-            if conn.execute(select(jobs.c.id).where(jobs.c.id == job_id)).first() is None:
-                raise JobNotFoundError(f"no job {job_id}", field="job_id")
-            query = (
-                select(job_events)
-                .where(job_events.c.job_id == job_id, job_events.c.seq > after_seq)
-                .order_by(job_events.c.seq)
-            )
-            return [_event(r) for r in conn.execute(query).mappings()]
-
-        return self._read(work, "reading job events")
-
-    def claim_job(self, job_id: str, *, worker: str) -> bool:
-        """True for exactly one caller per job id, whatever process or host it runs on.
-
-        A redelivered task asks again and gets False, so it does not run into the graph twice.
-        """
-        _check_id(job_id, "job_id")
-        _check_id(worker, "worker")
-
-        def work(conn: Connection) -> bool:
-            now = _now()
-            won = conn.execute(
-                self._sql.insert_claim, {"job_id": job_id, "worker": worker, "claimed_at": now}
-            ).first()
-            if won is not None:
-                conn.execute(
-                    self._sql.claim_worker, {"b_job_id": job_id, "b_worker": worker, "b_now": now}
-                )
-            return won is not None
-
-        return self._write(work, "claiming a job")
-
     # -- exchange (see dunes.beluga.exchange) ----------------------------------------------------
 
     def export(self, fmt: str) -> str:
@@ -1313,42 +783,6 @@ class GraphStore:
         from dunes.beluga.exchange import import_quantum_graph_yaml
 
         return import_quantum_graph_yaml(self, data)
-
-
-def _job_changes(
-    status: str | None,
-    progress: float | None,
-    step: str | None,
-    error: str | None,
-    result: Any,
-    result_ref: str | None,
-    device: str | None,
-) -> dict[str, Any]:
-    """The checked column values of a job update (only what is given)."""
-    changes: dict[str, Any] = {}
-    if status is not None:
-        changes["status"] = _check_status(status)
-    if progress is not None:
-        changes["progress"] = _check_fraction(progress, "progress")
-    if step is not None:
-        changes["step"] = str(step)[:ID_LENGTH]
-    if error is not None:
-        changes["error"] = str(error)
-    if result is not None:
-        payload = jsonable(result)
-        changes["result"] = payload if isinstance(payload, dict) else {"value": payload}
-    if result_ref is not None:
-        changes["result_ref"] = str(result_ref)
-    if device is not None:
-        changes["device"] = str(device)
-    return changes
-
-
-def _check_page(limit: int, offset: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
-        raise InvalidInputError(f"limit must be from 1 to 10000, got {limit!r}", field="limit")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InvalidInputError(f"offset must be 0 or more, got {offset!r}", field="offset")
 
 
 def open_store(settings: Settings | None = None, *, url: str | None = None) -> GraphStore:

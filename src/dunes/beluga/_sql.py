@@ -1,0 +1,127 @@
+"""What the graph and the job store share: the prebuilt statements, dialect INSERT, checks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import String, bindparam, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import Insert
+
+from dunes.beluga.models import JOB_STATUSES
+from dunes.beluga.schema import ID_LENGTH, UTCDateTime, edges, job_claims, job_events, jobs, nodes
+from dunes.errors import InvalidInputError
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_id(value: str, what: str = "id") -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > ID_LENGTH:
+        raise InvalidInputError(
+            f"{what} must be a non-empty string of at most {ID_LENGTH} characters, got {value!r}",
+            field=what,
+        )
+    return value
+
+
+def _check_fraction(value: float, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise InvalidInputError(f"{what} must be a number from 0 to 1, got {value!r}", field=what)
+    return float(value)
+
+
+def _check_status(value: str, what: str = "status") -> str:
+    if value not in JOB_STATUSES:
+        raise InvalidInputError(
+            f"{what} {value!r} is not a job status: accepted are {', '.join(JOB_STATUSES)}",
+            field=what,
+        )
+    return value
+
+
+def _insert(conn: Connection, table: Any) -> Insert:
+    """The dialect's INSERT, which knows ON CONFLICT on both SQLite and PostgreSQL."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+class _Statements:
+    """The statements of the hot paths, built once per store: building and hashing a statement
+    costs more than running it on SQLite."""
+
+    def __init__(self, dialect: str) -> None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        self.insert_node = (
+            dialect_insert(nodes)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(nodes.c.id)
+        )
+        s, d = nodes.alias("s"), nodes.alias("d")
+        source = (
+            select(
+                s.c.id,
+                bindparam("b_relation", type_=String()),
+                d.c.id,
+                bindparam("b_created_at", type_=UTCDateTime()),
+            )
+            .select_from(s.join(d, d.c.id == bindparam("b_dst")))
+            .where(
+                s.c.id == bindparam("b_src"),
+                s.c.category == bindparam("b_src_cat"),
+                d.c.category == bindparam("b_dst_cat"),
+            )
+        )
+        self.insert_edge = (
+            dialect_insert(edges)
+            .from_select(["src", "relation", "dst", "created_at"], source)
+            .on_conflict_do_nothing(index_elements=["src", "relation", "dst"])
+            .returning(edges.c.id)
+        )
+        self.lock_job = (
+            select(jobs.c.id).where(jobs.c.id == bindparam("b_job_id")).with_for_update()
+        )
+        self.max_seq = select(func.coalesce(func.max(job_events.c.seq), 0)).where(
+            job_events.c.job_id == bindparam("b_job_id")
+        )
+        self.insert_event = job_events.insert()
+        # The next seq computed inside the INSERT: one statement, under the job's row lock.
+        self.append_event = job_events.insert().from_select(
+            ["job_id", "seq", "at", "step", "progress", "message", "status"],
+            select(
+                bindparam("b_job_id", type_=String()),
+                func.coalesce(func.max(job_events.c.seq), 0) + 1,
+                bindparam("b_at", type_=UTCDateTime()),
+                bindparam("b_step", type_=String()),
+                bindparam("b_progress", type_=job_events.c.progress.type),
+                bindparam("b_message", type_=String()),
+                bindparam("b_status", type_=String()),
+            ).where(job_events.c.job_id == bindparam("b_job_id")),
+        )
+        self.insert_claim = (
+            dialect_insert(job_claims)
+            .on_conflict_do_nothing(index_elements=["job_id"])
+            .returning(job_claims.c.job_id)
+        )
+        self.claim_worker = (
+            jobs.update()
+            .where(jobs.c.id == bindparam("b_job_id"))
+            .values(worker=bindparam("b_worker"), updated_at=bindparam("b_now"))
+        )
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise InvalidInputError(f"limit must be from 1 to 10000, got {limit!r}", field="limit")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidInputError(f"offset must be 0 or more, got {offset!r}", field="offset")
