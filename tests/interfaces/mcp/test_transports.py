@@ -28,6 +28,22 @@ pytestmark = pytest.mark.integration
 GHZ = "h(0); cx(0,1); cx(1,2)"
 
 
+#: What a raw stdio client sends first: initialize (id 1), then the initialized notification.
+HANDSHAKE: list[dict[str, object]] = [
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"},
+        },
+    },
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+]
+
+
 def http_client(base: str, token: str | None = API_KEY) -> Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     transport = streamable_http_client(
@@ -113,17 +129,7 @@ async def test_stdio_subprocess_serves_tools() -> None:
 
 def test_stdio_stdout_carries_only_protocol_messages(tmp_path: Path) -> None:
     messages = [
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "raw", "version": "0"},
-            },
-        },
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        *HANDSHAKE,
         {
             "jsonrpc": "2.0",
             "id": 2,
@@ -248,17 +254,7 @@ def test_sigterm_stops_a_stdio_server_and_its_workers(tmp_path: Path) -> None:
     watchdog.start()
     assert process.stdin is not None and process.stdout is not None
     calls = [
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "raw", "version": "0"},
-            },
-        },
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        *HANDSHAKE,
         {
             "jsonrpc": "2.0",
             "id": 2,
