@@ -19,24 +19,54 @@ if TYPE_CHECKING:
     from dunes.quantum import CircuitSpec
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """``value`` as plain JSON types (models, numpy values, tuples and complex numbers converted).
+
+    Lists of plain numbers (embeddings, probabilities) are checked in one pass instead of one
+    call per element: they are most of what the graph stores.
 
     Raises:
         InvalidInputError: something that has no JSON form (or a NaN/infinite float).
     """
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is float:
+        return _finite(value)
+    if kind is dict:
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        if all(type(v) in _PLAIN for v in value):
+            return list(value)
+        if all(type(v) is float for v in value):
+            if all(map(math.isfinite, value)):
+                return list(value)
+            return [_finite(v) for v in value]
+        return [jsonable(v) for v in value]
+    return _jsonable_other(value)
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise InvalidInputError(f"cannot store the non-finite number {value!r}: use null")
+    return value
+
+
+def _jsonable_other(value: Any) -> Any:
+    """The slower cases: subclasses of the plain types, models, numpy, complex, dates, paths."""
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInputError(f"cannot store the non-finite number {value!r}: use null")
-        return value
+        return _finite(float(value))
     if isinstance(value, BaseModel):
         return jsonable(value.model_dump(mode="json"))
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, complex):
-        return [jsonable(value.real), jsonable(value.imag)]
+        return [_finite(value.real), _finite(value.imag)]
     if isinstance(value, np.generic):
         return jsonable(value.item())
     if isinstance(value, np.ndarray):

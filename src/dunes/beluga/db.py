@@ -1,18 +1,23 @@
 """Engines, transactions with retry, and migrations for the BELUGA store.
 
 SQLite runs in WAL mode with a busy timeout, and every write transaction starts with
-``BEGIN IMMEDIATE`` so two writers queue on the lock instead of deadlocking on an upgrade; what
-still comes back as "database is locked" (or, on PostgreSQL, a serialization failure or deadlock)
-is retried with exponential backoff before it can reach anyone.
+``BEGIN IMMEDIATE`` so two writers queue on the lock instead of deadlocking on an upgrade. Before
+that, writers from every thread and process wait in line on an OS file lock next to the database
+(``<file>-writer``): the kernel wakes the next one the moment the lock is free, where SQLite's
+busy handler would sleep 1, 2, 5, 10 ... ms between tries. What still comes back as "database is
+locked" (or, on PostgreSQL, a serialization failure or deadlock) is retried with exponential
+backoff before it can reach anyone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -103,6 +108,51 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+class WriterQueue:
+    """Writers to one SQLite file, in line on a file lock (``flock``) shared by every process.
+
+    Threads of one process queue on a lock of their own first: ``flock`` is held per open file,
+    so it only orders processes.
+    """
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}-writer"
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        import fcntl
+
+        with self._thread_lock:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+_queues: dict[str, WriterQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def writer_queue(engine: Engine) -> WriterQueue | None:
+    """The queue of writers to ``engine``'s SQLite file; None for PostgreSQL and in-memory."""
+    if engine.dialect.name != "sqlite" or os.name != "posix":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    key = str(Path(database).resolve())
+    with _queues_lock:
+        queue = _queues.get(key)
+        if queue is None:
+            queue = _queues[key] = WriterQueue(key)
+        return queue
+
+
 def _retry_locked(fn: Callable[[], Any]) -> Any:
     import sqlite3
 
@@ -152,11 +202,12 @@ def run(
     Raises:
         StoreError: the database failed for another reason, or stayed locked past the deadline.
     """
+    queue = writer_queue(engine) if write else None
     delay, deadline, attempt = 0.005, time.monotonic() + deadline_s, 0
     while True:
         attempt += 1
         try:
-            with engine.connect() as conn:
+            with queue.turn() if queue else contextlib.nullcontext(), engine.connect() as conn:
                 conn.execution_options(**{_WRITE_OPTION: write})
                 with conn.begin():
                     return fn(conn)
