@@ -13,6 +13,7 @@ from dunes.beluga.models import (
     JobRecord,
     Lineage,
     Node,
+    StepEvent,
 )
 from dunes.beluga.store import GraphStore, canonical_json, content_id, open_store, shared_store
 
@@ -28,6 +29,7 @@ __all__ = [
     "JobRecord",
     "Lineage",
     "Node",
+    "StepEvent",
     "canonical_json",
     "content_id",
     "import_quantum_graph_yaml",

@@ -9,7 +9,7 @@ from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import Insert
 
-from dunes.beluga.models import JOB_STATUSES
+from dunes.beluga.models import JOB_STATUSES, TERMINAL_STATUSES
 from dunes.beluga.schema import ID_LENGTH, UTCDateTime, edges, job_claims, job_events, jobs, nodes
 from dunes.errors import InvalidInputError
 
@@ -112,6 +112,58 @@ class _Statements:
             dialect_insert(job_claims)
             .on_conflict_do_nothing(index_elements=["job_id"])
             .returning(job_claims.c.job_id)
+        )
+        # The hot path of every job, prebuilt: a step, a start, an end, a new job.
+        self.set_step = (
+            jobs.update()
+            .where(jobs.c.id == bindparam("b_job_id"))
+            .values(
+                step=bindparam("b_step"),
+                progress=bindparam("b_progress"),
+                updated_at=bindparam("b_now"),
+            )
+            .returning(jobs.c.status)
+        )
+        self.start = (
+            jobs.update()
+            .where(jobs.c.id == bindparam("b_job_id"))
+            .values(
+                status="running",
+                progress=0.0,
+                step="start",
+                device=bindparam("b_device"),
+                worker=bindparam("b_worker"),
+                updated_at=bindparam("b_now"),
+                started_at=func.coalesce(jobs.c.started_at, bindparam("b_now")),
+            )
+        )
+        self.finish = (
+            jobs.update()
+            .where(
+                jobs.c.id == bindparam("b_job_id"),
+                jobs.c.status.not_in(sorted(TERMINAL_STATUSES)),
+            )
+            .values(
+                status=bindparam("b_status"),
+                step=bindparam("b_step"),
+                progress=1.0,
+                error=bindparam("b_error"),
+                result=bindparam("b_result", type_=jobs.c.result.type),
+                device=func.coalesce(bindparam("b_device", type_=String()), jobs.c.device),
+                updated_at=bindparam("b_now"),
+                finished_at=bindparam("b_now"),
+            )
+            .returning(jobs.c.id)
+        )
+        self.job_status = select(jobs.c.status).where(jobs.c.id == bindparam("b_job_id"))
+        self.insert_job = (
+            dialect_insert(jobs).on_conflict_do_nothing(index_elements=["id"]).returning(jobs.c.id)
+        )
+        job_node = dialect_insert(nodes)
+        self.upsert_job_node = job_node.on_conflict_do_update(
+            index_elements=["id"],
+            set_={"label": job_node.excluded.label, "data": job_node.excluded.data},
+            where=nodes.c.kind == "job",
         )
         self.claim_worker = (
             jobs.update()

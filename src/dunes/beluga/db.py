@@ -145,12 +145,13 @@ def writer_queue(engine: Engine) -> WriterQueue | None:
     database = engine.url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    key = str(Path(database).resolve())
-    with _queues_lock:
-        queue = _queues.get(key)
-        if queue is None:
-            queue = _queues[key] = WriterQueue(key)
-        return queue
+    queue = _queues.get(database)
+    if queue is None:
+        with _queues_lock:
+            path = str(Path(database).resolve())
+            queue = next((q for q in _queues.values() if q.path == f"{path}-writer"), None)
+            queue = _queues[database] = queue or WriterQueue(path)
+    return queue
 
 
 def _retry_locked(fn: Callable[[], Any]) -> Any:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, RowMapping
 
-from dunes.beluga._sql import _check_fraction, _check_id, _check_page, _check_status, _insert, _now
+from dunes.beluga._sql import _check_fraction, _check_id, _check_page, _check_status, _now
 from dunes.beluga.canonical import canonical_json, jsonable
-from dunes.beluga.models import TERMINAL_STATUSES, JobEventRecord, JobRecord
-from dunes.beluga.schema import ID_LENGTH, job_events, jobs, nodes
+from dunes.beluga.models import TERMINAL_STATUSES, JobEventRecord, JobRecord, StepEvent
+from dunes.beluga.schema import ID_LENGTH, job_events, jobs
 from dunes.errors import InvalidInputError, JobCancelledError, JobError, JobNotFoundError
 
 if TYPE_CHECKING:
@@ -78,12 +78,7 @@ class JobStore:
                 "created_at": now,
                 "updated_at": now,
             }
-            inserted = conn.execute(
-                _insert(conn, jobs)
-                .values(**row)
-                .on_conflict_do_nothing(index_elements=["id"])
-                .returning(jobs.c.id)
-            ).first()
+            inserted = conn.execute(self._sql.insert_job, row).first()
             if inserted is None:
                 record = _job(
                     conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().one()
@@ -94,20 +89,15 @@ class JobStore:
                     )
                 return record
             conn.execute(
-                _insert(conn, nodes)
-                .values(
-                    id=job_id,
-                    category="activity",
-                    kind="job",
-                    label=kind,
-                    data={"kind": kind, "input": payload},
-                    created_at=now,
-                )
-                .on_conflict_do_update(
-                    index_elements=["id"],
-                    set_={"label": kind, "data": {"kind": kind, "input": payload}},
-                    where=nodes.c.kind == "job",
-                )
+                self._sql.upsert_job_node,
+                {
+                    "id": job_id,
+                    "category": "activity",
+                    "kind": "job",
+                    "label": kind,
+                    "data": {"kind": kind, "input": payload},
+                    "created_at": now,
+                },
             )
             # What was just written, without reading it back (defaults as the schema sets them).
             return JobRecord.model_validate(row)
@@ -204,22 +194,128 @@ class JobStore:
         """
         _check_id(claim, "claim")
         _check_id(worker, "worker")
-        changes = _job_changes("running", 0.0, "start", None, None, None, device)
+        device = str(device)
 
         def work(conn: Connection) -> JobRecord | None:
             row = self._lock_job_row(conn, job_id)
             if row["status"] in TERMINAL_STATUSES:
                 return None
+            now = _now()
             won = conn.execute(
-                self._sql.insert_claim, {"job_id": claim, "worker": worker, "claimed_at": _now()}
+                self._sql.insert_claim, {"job_id": claim, "worker": worker, "claimed_at": now}
             ).first()
             if won is None:
                 return None
-            record = self._update_job(conn, job_id, {**changes, "worker": worker}, row=row)
-            self._append_event(conn, job_id, "start", 0.0, message, "running")
-            return record
+            conn.execute(
+                self._sql.start,
+                {"b_job_id": job_id, "b_device": device, "b_worker": worker, "b_now": now},
+            )
+            self._append_event(conn, job_id, "start", 0.0, message, "running", at=now)
+            started = row["started_at"] or now
+            return _job(
+                {
+                    **row,
+                    "status": "running",
+                    "progress": 0.0,
+                    "step": "start",
+                    "device": device,
+                    "worker": worker,
+                    "updated_at": now,
+                    "started_at": started,
+                }
+            )
 
         return self._write(work, "starting a job")
+
+    def record_steps(self, job_id: str, steps: Sequence[StepEvent]) -> str:
+        """Steps of a running job, in one transaction: the job takes the last one's step and
+        progress, and each step becomes an event, in order. Returns the job's status, so the
+        caller sees a cancel that happened meanwhile.
+
+        The hot path of every job: prebuilt statements, nothing read back but the status.
+
+        Raises:
+            JobNotFoundError: no such job.
+        """
+        if not steps:
+            return self.get_job(job_id).status
+        last = steps[-1]
+        progress = _check_fraction(last.progress, "progress")
+
+        def work(conn: Connection) -> str:
+            status = conn.execute(
+                self._sql.set_step,
+                {
+                    "b_job_id": job_id,
+                    "b_step": str(last.step)[:ID_LENGTH],
+                    "b_progress": progress,
+                    "b_now": last.at,
+                },
+            ).scalar()
+            if status is None:
+                raise JobNotFoundError(f"no job {job_id}", field="job_id")
+            for event in steps:
+                self._append_event(
+                    conn, job_id, event.step, event.progress, event.message, None, at=event.at
+                )
+            return str(status)
+
+        return self._write(work, "recording job steps")
+
+    def finish_job(
+        self,
+        job_id: str,
+        *,
+        status: str,
+        message: str,
+        step: str | None = None,
+        error: str | None = None,
+        result: Any = None,
+        device: str | None = None,
+    ) -> None:
+        """End a job once: its final status, result or error, and the event that says how it
+        ended, in one transaction (prebuilt statements: this runs once per job).
+
+        Raises:
+            JobNotFoundError: no such job.
+            JobCancelledError / JobError: the job already ended (cancelled / otherwise).
+        """
+        _check_status(status)
+        if status not in TERMINAL_STATUSES:
+            raise InvalidInputError(
+                f"finish_job needs a final status ({', '.join(sorted(TERMINAL_STATUSES))}), "
+                f"got {status!r}",
+                field="status",
+            )
+        payload = None
+        if result is not None:
+            payload = jsonable(result)
+            payload = payload if isinstance(payload, dict) else {"value": payload}
+        step = str(step or status)[:ID_LENGTH]
+
+        def work(conn: Connection) -> None:
+            now = _now()
+            ended = conn.execute(
+                self._sql.finish,
+                {
+                    "b_job_id": job_id,
+                    "b_status": status,
+                    "b_step": step,
+                    "b_error": None if error is None else str(error),
+                    "b_result": payload,
+                    "b_device": device,
+                    "b_now": now,
+                },
+            ).first()
+            if ended is None:
+                current = conn.execute(self._sql.job_status, {"b_job_id": job_id}).scalar()
+                if current is None:
+                    raise JobNotFoundError(f"no job {job_id}", field="job_id")
+                error_cls = JobCancelledError if current == "cancelled" else JobError
+                raise error_cls(f"job {job_id} is already {current}; it cannot become {status}")
+            self._append_event(conn, job_id, step, 1.0, message, status, at=now)
+
+        self._write(work, "finishing a job")
 
     @staticmethod
     def _lock_job_row(conn: Connection, job_id: str) -> RowMapping:
@@ -266,13 +362,15 @@ class JobStore:
         progress: float,
         message: str,
         status: str | None,
+        *,
+        at: datetime | None = None,
     ) -> None:
         """Append an event; the caller holds the job's row lock, which orders ``seq``."""
         conn.execute(
             self._sql.append_event,
             {
                 "b_job_id": job_id,
-                "b_at": _now(),
+                "b_at": at or _now(),
                 "b_step": str(step)[:ID_LENGTH],
                 "b_progress": progress,
                 "b_message": str(message),

@@ -8,7 +8,7 @@ what was responsible), linked by PROV relations that point from the effect to it
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -120,6 +120,15 @@ class JobRecord(_Frozen):
     @property
     def done(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+
+class StepEvent(NamedTuple):
+    """A step a running job reported: what ``record_steps`` writes."""
+
+    step: str
+    progress: float
+    message: str
+    at: datetime
 
 
 class JobEventRecord(_Frozen):

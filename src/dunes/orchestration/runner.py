@@ -8,12 +8,15 @@ outcome back. Whatever a job raises fails that job; the worker goes on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from dunes.beluga import StepEvent
 from dunes.beluga.store import jsonable
 from dunes.config import Settings
 from dunes.devices import Inventory, discover
@@ -132,10 +135,10 @@ class DeviceRuntime:
         def report(step: str, progress: float, message: str) -> None:
             if self.stop_reason is not None:
                 raise JobError(self.stop_reason)
-            # Every step is written: the job's step and progress and its event in one
-            # transaction, whose returned record carries the cancel check.
-            current = store.advance_job(job_id, step=step, progress=progress, message=message)
-            if current.status == "cancelled":
+            # Every step is written (its event, and the job's step and progress), and the
+            # status that comes back is the cancel check.
+            event = StepEvent(step, progress, message, datetime.now(UTC))
+            if store.record_steps(job_id, [event]) == "cancelled":
                 raise JobCancelledError(f"job {job_id} was cancelled during step {step}")
 
         ctx = pipeline.StepContext(
@@ -148,28 +151,31 @@ class DeviceRuntime:
         try:
             result = self.run_request(ctx, kind, data)
         except JobCancelledError as exc:
-            store.add_job_event(
-                job_id, step="cancelled", progress=1.0, message=str(exc), status="cancelled"
-            )
-            return "cancelled"
+            return self._cancelled(job_id, str(exc))
         except DunesError as exc:
             return self._fail(job_id, str(exc))
         except Exception as exc:  # a bug in a step fails the job, never the worker
             log.exception("job %s raised", job_id)
             return self._fail(job_id, f"{type(exc).__name__}: {exc}")
         try:
-            store.advance_job(
+            store.finish_job(
                 job_id,
+                status="succeeded",
                 step="done",
                 message="succeeded",
-                status="succeeded",
-                progress=1.0,
                 result=result.model_dump(mode="json"),
                 device=self.label,
             )
-        except JobCancelledError:
-            return "cancelled"
+        except JobCancelledError as exc:
+            return self._cancelled(job_id, str(exc))
         return "succeeded"
+
+    def _cancelled(self, job_id: str, message: str) -> str:
+        """Close a job cancelled while it ran with the worker's word on it."""
+        # When it ended otherwise meanwhile (e.g. failed by the hard limit), that end stands.
+        with contextlib.suppress(JobError):
+            self.store.finish_job(job_id, status="cancelled", message=message)
+        return "cancelled"
 
     def run_request(self, ctx: pipeline.StepContext, kind: str, data: dict[str, Any]) -> JobResult:
         """Dispatch on the job kind; the pipeline does the work."""
@@ -239,8 +245,11 @@ class DeviceRuntime:
 
     def _fail(self, job_id: str, message: str) -> str:
         try:
-            self.store.advance_job(
-                job_id, step="failed", message=message, status="failed", error=message
+            self.store.finish_job(
+                job_id,
+                status="failed",
+                message=message,
+                error=message,
             )
         except JobCancelledError:
             return "cancelled"
