@@ -82,6 +82,12 @@ class ExecutorSettings(_Section):
     task_time_limit_s: int = Field(1900, ge=1)
     visibility_timeout_s: int = Field(7200, ge=1)
     job_wait_timeout_s: float = Field(300.0, gt=0)
+    progress_delay_ms: float = Field(
+        20.0,
+        ge=0,
+        le=10_000,
+        description="How long a job's step may wait to be written with the steps after it.",
+    )
 
 
 class ApiSettings(_Section):

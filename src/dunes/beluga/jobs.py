@@ -272,9 +272,10 @@ class JobStore:
         error: str | None = None,
         result: Any = None,
         device: str | None = None,
+        earlier: Sequence[StepEvent] = (),
     ) -> None:
-        """End a job once: its final status, result or error, and the event that says how it
-        ended, in one transaction (prebuilt statements: this runs once per job).
+        """End a job once: its final status, result or error, the ``earlier`` steps not written
+        yet, and the event that says how it ended, in one transaction.
 
         Raises:
             JobNotFoundError: no such job.
@@ -313,6 +314,10 @@ class JobStore:
                     raise JobNotFoundError(f"no job {job_id}", field="job_id")
                 error_cls = JobCancelledError if current == "cancelled" else JobError
                 raise error_cls(f"job {job_id} is already {current}; it cannot become {status}")
+            for event in earlier:
+                self._append_event(
+                    conn, job_id, event.step, event.progress, event.message, None, at=event.at
+                )
             self._append_event(conn, job_id, step, 1.0, message, status, at=now)
 
         self._write(work, "finishing a job")

@@ -13,21 +13,20 @@ import logging
 import math
 import threading
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from dunes.beluga import StepEvent
 from dunes.beluga.store import jsonable
 from dunes.config import Settings
 from dunes.devices import Inventory, discover
 from dunes.errors import DunesError, JobCancelledError, JobError, JobNotFoundError
 from dunes.orchestration import pipeline
 from dunes.orchestration.jobs import TERMINAL_STATUSES, JobRequest, JobResult
+from dunes.orchestration.progress import ProgressJournal
 from dunes.orchestration.store import chunk_id, open_job_store
 
 if TYPE_CHECKING:
     from dunes.agents import AgentRuntime
-    from dunes.beluga import GraphStore
+    from dunes.beluga import GraphStore, StepEvent
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +50,7 @@ class DeviceRuntime:
         self._store: GraphStore | None = None
         self._agents: AgentRuntime | None = None
         self._inventory: Inventory | None = None
+        self._journal: ProgressJournal | None = None
         self._lock = threading.Lock()
         self.jobs_run = 0
         #: Set (e.g. by a soft time limit) to stop the running job at its next step boundary.
@@ -61,6 +61,14 @@ class DeviceRuntime:
         if self._store is None:
             self._store = open_job_store(self.settings)
         return self._store
+
+    @property
+    def journal(self) -> ProgressJournal:
+        """Where the running job's steps go on their way to the store."""
+        if self._journal is None:
+            delay = self.settings.executor.progress_delay_ms / 1000
+            self._journal = ProgressJournal(self.store, delay_s=delay)
+        return self._journal
 
     @property
     def inventory(self) -> Inventory:
@@ -131,15 +139,13 @@ class DeviceRuntime:
             _mark_parent_running(store, data["parent"], self.label)
 
         self.stop_reason = None
+        journal = self.journal
 
         def report(step: str, progress: float, message: str) -> None:
             if self.stop_reason is not None:
                 raise JobError(self.stop_reason)
-            # Every step is written (its event, and the job's step and progress), and the
-            # status that comes back is the cancel check.
-            event = StepEvent(step, progress, message, datetime.now(UTC))
-            if store.record_steps(job_id, [event]) == "cancelled":
-                raise JobCancelledError(f"job {job_id} was cancelled during step {step}")
+            # Every step is recorded, a few ms behind the work; a cancel seen there raises here.
+            journal.report(job_id, step, progress, message)
 
         ctx = pipeline.StepContext(
             settings=self.settings,
@@ -157,6 +163,7 @@ class DeviceRuntime:
         except Exception as exc:  # a bug in a step fails the job, never the worker
             log.exception("job %s raised", job_id)
             return self._fail(job_id, f"{type(exc).__name__}: {exc}")
+        steps = journal.finish(job_id)
         try:
             store.finish_job(
                 job_id,
@@ -165,16 +172,19 @@ class DeviceRuntime:
                 message="succeeded",
                 result=result.model_dump(mode="json"),
                 device=self.label,
+                earlier=steps,
             )
         except JobCancelledError as exc:
-            return self._cancelled(job_id, str(exc))
+            return self._cancelled(job_id, str(exc), steps)
         return "succeeded"
 
-    def _cancelled(self, job_id: str, message: str) -> str:
-        """Close a job cancelled while it ran with the worker's word on it."""
+    def _cancelled(self, job_id: str, message: str, steps: list[StepEvent] | None = None) -> str:
+        """Close a job cancelled while it ran: its last steps and the worker's word on it."""
+        if steps is None:
+            steps = self.journal.finish(job_id)
         # When it ended otherwise meanwhile (e.g. failed by the hard limit), that end stands.
         with contextlib.suppress(JobError):
-            self.store.finish_job(job_id, status="cancelled", message=message)
+            self.store.finish_job(job_id, status="cancelled", message=message, earlier=steps)
         return "cancelled"
 
     def run_request(self, ctx: pipeline.StepContext, kind: str, data: dict[str, Any]) -> JobResult:
@@ -250,6 +260,7 @@ class DeviceRuntime:
                 status="failed",
                 message=message,
                 error=message,
+                earlier=self.journal.finish(job_id),
             )
         except JobCancelledError:
             return "cancelled"

@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import json
 import logging
+import math
 import os
 import socket
 import threading
@@ -161,6 +162,7 @@ class WorkerState:
         self.instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.runtime = DeviceRuntime(settings, device, worker=self.instance, label=label)
         self.beacon = Beacon(self, settings.executor.broker_url)
+        self.watchdog = Watchdog()
 
     @classmethod
     def get(cls, app: Any, settings: Settings) -> WorkerState:
@@ -267,41 +269,86 @@ class Beacon:
         value = json.dumps({"attempt": attempt, "queue": queue})
         self.client.hset(key_inflight(self.state.instance), job_id, value)
 
-    def untrack(self, job_id: str) -> None:
-        self.client.hdel(key_inflight(self.state.instance), job_id)
+    def untrack(self, job_id: str, *, done: bool) -> None:
+        """The job left this worker; with ``done`` wake whoever waits for it (one round trip)."""
+        pipe = self.client.pipeline(transaction=False)
+        if done:
+            pipe.rpush(key_done(job_id), "1")
+            pipe.expire(key_done(job_id), DONE_TTL_S)
+        pipe.hdel(key_inflight(self.state.instance), job_id)
+        pipe.execute()
 
     def done(self, job_id: str) -> None:
-        pipe = self.client.pipeline()
+        pipe = self.client.pipeline(transaction=False)
         pipe.rpush(key_done(job_id), "1")
         pipe.expire(key_done(job_id), DONE_TTL_S)
         pipe.execute()
 
 
-@contextlib.contextmanager
-def time_limits(
-    soft: float, hard: float, *, on_soft: Callable[[str], None], on_hard: Callable[[], None]
-) -> Iterator[None]:
-    """Soft limit: ``on_soft(message)`` asks the job to stop at its next step boundary (never in
-    the middle of a store write). Hard limit: ``on_hard`` runs (it fails the job) and the process
-    exits; the solo pool has no limits of its own."""
-    message = f"the job passed the soft time limit of {soft:g} s (executor.task_soft_time_limit_s)"
+class Watchdog:
+    """The running job's time limits, kept by one thread for the worker's life (a thread per
+    job and limit would cost more than a small job's bookkeeping).
 
-    def hard_kill() -> None:
+    Soft limit: ``on_soft(message)`` asks the job to stop at its next step boundary (never in the
+    middle of a store write). Hard limit: ``on_hard`` runs (it fails the job) and the process
+    exits; the solo pool has no limits of its own.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._limits: tuple[float, float, Callable[[str], None], Callable[[], None], str] | None
+        self._limits = None
+        self._thread: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def limits(
+        self,
+        soft: float,
+        hard: float,
+        *,
+        on_soft: Callable[[str], None],
+        on_hard: Callable[[], None],
+    ) -> Iterator[None]:
+        message = (
+            f"the job passed the soft time limit of {soft:g} s (executor.task_soft_time_limit_s)"
+        )
+        now = time.monotonic()
+        with self._changed:
+            self._limits = (now + soft, now + hard, on_soft, on_hard, message)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._watch, name="dunes-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify_all()
         try:
-            on_hard()
+            yield
         finally:
-            os._exit(70)
+            with self._changed:
+                self._limits = None
+                self._changed.notify_all()
 
-    soft_timer = threading.Timer(soft, on_soft, args=(message,))
-    hard_timer = threading.Timer(hard, hard_kill)
-    for timer in (soft_timer, hard_timer):
-        timer.daemon = True
-        timer.start()
-    try:
-        yield
-    finally:
-        soft_timer.cancel()
-        hard_timer.cancel()
+    def _watch(self) -> None:
+        while True:
+            with self._changed:
+                if self._limits is None:
+                    self._changed.wait()
+                    continue
+                soft_at, hard_at, on_soft, on_hard, message = self._limits
+                now = time.monotonic()
+                if now < min(soft_at, hard_at):
+                    self._changed.wait(min(soft_at, hard_at) - now)
+                    continue
+                hard = now >= hard_at
+                if not hard:  # say it once, then wait for the hard limit
+                    self._limits = (math.inf, hard_at, on_soft, on_hard, message)
+            if not hard:
+                on_soft(message)
+                continue
+            try:
+                on_hard()
+            finally:
+                os._exit(70)
 
 
 def _register_tasks(app: Any, settings: Settings) -> None:
@@ -315,26 +362,25 @@ def _register_tasks(app: Any, settings: Settings) -> None:
         def on_hard() -> None:
             message = f"the job passed the hard time limit of {ex.task_time_limit_s} s; its worker restarts"
             with contextlib.suppress(Exception):
-                state.runtime.store.update_job(job_id, status="failed", error=message)
-                state.runtime.store.add_job_event(
-                    job_id, step="failed", progress=1.0, message=message, status="failed"
+                state.runtime.store.finish_job(
+                    job_id, status="failed", message=message, error=message
                 )
                 state.beacon.done(job_id)
 
         try:
-            with time_limits(
+            with state.watchdog.limits(
                 ex.task_soft_time_limit_s,
                 ex.task_time_limit_s,
                 on_soft=lambda message: setattr(state.runtime, "stop_reason", message),
                 on_hard=on_hard,
             ):
                 status = state.runtime.execute(job_id, attempt=attempt)
-        finally:
+        except BaseException:
             with contextlib.suppress(*broker_errors()):
-                state.beacon.untrack(job_id)
-        if status != "skipped":
-            with contextlib.suppress(*broker_errors()):
-                state.beacon.done(job_id)
+                state.beacon.untrack(job_id, done=False)
+            raise
+        with contextlib.suppress(*broker_errors()):
+            state.beacon.untrack(job_id, done=status != "skipped")
         return {"job_id": job_id, "status": status, "attempt": attempt}
 
     @app.task(name=NOOP_TASK)
@@ -434,7 +480,7 @@ class CeleryExecutor:
         if got is None:
             return False
         with contextlib.suppress(*broker_errors()):
-            pipe = self.redis.pipeline()
+            pipe = self.redis.pipeline(transaction=False)
             pipe.rpush(key_done(job_id), "1")
             pipe.expire(key_done(job_id), DONE_TTL_S)
             pipe.execute()
