@@ -127,6 +127,31 @@ def test_child_environment_pins_one_gpu() -> None:
     assert child_environment(plain, threads=None)["CUDA_VISIBLE_DEVICES"] == "3"
 
 
+def test_workers_threads_sleep_when_idle_and_cpu_workers_share_the_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dunes.devices import discover
+
+    cpu = discover().get("cpu")
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    env = child_environment(cpu, threads=2)
+    assert env["OMP_WAIT_POLICY"] == "PASSIVE" and env["OMP_NUM_THREADS"] == "2"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")
+    assert child_environment(cpu, threads=2) == {"CUDA_VISIBLE_DEVICES": ""}
+
+
+def test_worker_threads_option_wins_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    from dunes.orchestration.executors.celery_worker import worker_plan
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")
+    assert worker_plan(settings, "cpu", threads=1)["env"]["OMP_NUM_THREADS"] == "1"
+    assert "OMP_NUM_THREADS" not in worker_plan(settings, "cpu")["env"]
+
+
 def test_batch_is_split_over_the_cpu_workers_and_gathered_in_order(tmp_path: Path) -> None:
     settings = get_settings(data_dir=tmp_path / "batch", executor={"cpu_workers": 2})
     circuits = [f"x({i % 3}); h(3)" for i in range(6)]

@@ -222,12 +222,20 @@ def worker(
         str, typer.Option(help="'cpu' or 'cuda:N' (visible index on this host).")
     ] = "cpu",
     concurrency: Annotated[int, typer.Option(help="Jobs at once (CPU only; GPUs run one).")] = 1,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="CPU threads for the simulator and models (OMP_NUM_THREADS); "
+            "give each of several CPU workers on a host its share of the cores.",
+        ),
+    ] = None,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
 ) -> None:
     """Run a Celery worker pinned to one device, consuming that device's queue on this host."""
     from dunes.orchestration.executors.celery_worker import run_worker
 
-    run_worker(get_settings(), device, concurrency=concurrency, loglevel=loglevel)
+    run_worker(get_settings(), device, concurrency=concurrency, threads=threads, loglevel=loglevel)
 
 
 def doctor(

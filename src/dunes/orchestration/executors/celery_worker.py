@@ -13,7 +13,9 @@ from dunes.errors import InvalidInputError
 from dunes.orchestration.executors.local import child_environment
 
 
-def worker_plan(settings: Settings, device: str, concurrency: int = 1) -> dict[str, Any]:
+def worker_plan(
+    settings: Settings, device: str, concurrency: int = 1, threads: int | None = None
+) -> dict[str, Any]:
     """Queue, pool, node name and environment for a worker of ``device`` on this host.
 
     Raises:
@@ -36,6 +38,8 @@ def worker_plan(settings: Settings, device: str, concurrency: int = 1) -> dict[s
     tag = target.id.replace(":", "")
     suffix = f"-{os.getpid()}" if target.kind == "cpu" else ""
     env = child_environment(target, threads=None)
+    if threads:  # asked for on the command line: it wins over the environment
+        env["OMP_NUM_THREADS"] = str(threads)
     env["DUNES_WORKER_DEVICE"] = target.id
     env["DUNES_WORKER_QUEUE"] = device_queue(host, target.id)
     return {
@@ -49,10 +53,16 @@ def worker_plan(settings: Settings, device: str, concurrency: int = 1) -> dict[s
 
 
 def run_worker(
-    settings: Settings, device: str, *, concurrency: int = 1, loglevel: str = "INFO"
+    settings: Settings,
+    device: str,
+    *,
+    concurrency: int = 1,
+    threads: int | None = None,
+    loglevel: str = "INFO",
 ) -> None:
-    """Pin the device (before anything touches CUDA), then run the Celery worker until stopped."""
-    plan = worker_plan(settings, device, concurrency)
+    """Pin the device and the threads (before anything loads CUDA or OpenMP), then run the
+    Celery worker until stopped."""
+    plan = worker_plan(settings, device, concurrency, threads)
     os.environ.update(plan["env"])
     from dunes.orchestration.executors.celery_app import WorkerState, make_app
 

@@ -31,8 +31,16 @@ _ENV_LOCK = threading.Lock()
 
 
 def child_environment(device: Device, *, threads: int | None) -> dict[str, str]:
-    """Variables a worker for ``device`` needs before it starts."""
+    """Variables a worker for ``device`` needs before it starts.
+
+    Workers share the host's cores with each other, the broker and the submitting process, so
+    their OpenMP threads (Aer's, torch's) sleep when idle instead of spinning for a while after
+    each parallel region (``OMP_WAIT_POLICY=PASSIVE``), and a CPU worker gets ``threads`` of
+    them; a variable the user set wins.
+    """
     env: dict[str, str] = {}
+    if "OMP_WAIT_POLICY" not in os.environ:
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
     if device.kind == "cuda":
         pinned = device.uuid or str(
             device.physical_index if device.physical_index is not None else device.index
