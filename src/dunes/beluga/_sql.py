@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, select
+from sqlalchemy import String, bindparam, case, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import Insert
 
@@ -67,6 +67,23 @@ class _Statements:
             .on_conflict_do_nothing(index_elements=["id"])
             .returning(nodes.c.id)
         )
+        # A node stored again: an entity keeps its (content-addressed) data, an activity or agent
+        # takes the new data; a new label wins, a missing embedding is filled in. Nothing comes
+        # back when the id names a node of another category or kind.
+        node = dialect_insert(nodes)
+        self.upsert_node = node.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                "data": case(
+                    (nodes.c.category == "entity", nodes.c.data), else_=node.excluded.data
+                ),
+                "label": func.coalesce(node.excluded.label, nodes.c.label),
+                "embedding": func.coalesce(nodes.c.embedding, node.excluded.embedding),
+                "embedding_dim": func.coalesce(nodes.c.embedding_dim, node.excluded.embedding_dim),
+            },
+            where=(nodes.c.category == node.excluded.category)
+            & (nodes.c.kind == node.excluded.kind),
+        ).returning(nodes.c.id)
         s, d = nodes.alias("s"), nodes.alias("d")
         source = (
             select(

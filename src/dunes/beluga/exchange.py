@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
+from dunes.beluga._sql import _check_id, _insert
+from dunes.beluga.batch import _vector
+from dunes.beluga.canonical import circuit_data, jsonable
 from dunes.beluga.models import KINDS, RELATIONS, Category, Node
 from dunes.beluga.schema import edges, nodes
-from dunes.beluga.store import _check_id, _insert, _vector, circuit_data, jsonable
 from dunes.errors import DunesError, InvalidInputError
 
 if TYPE_CHECKING:

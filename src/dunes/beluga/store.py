@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -15,12 +13,12 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import Connection, RowMapping
 
 from dunes.beluga import db
-from dunes.beluga._sql import _check_id, _check_page, _insert, _now, _Statements
+from dunes.beluga._sql import _check_id, _check_page, _Statements
+from dunes.beluga.batch import INLINE_STATE_MAX_QUBITS, GraphBatch, _vector, edge_params, node_row
 from dunes.beluga.canonical import canonical_json, circuit_data, content_id, jsonable
 from dunes.beluga.jobs import JobStore, _job
 from dunes.beluga.models import (
     KINDS,
-    RELATIONS,
     Category,
     Direction,
     Edge,
@@ -51,23 +49,7 @@ __all__ = [
 
 T = TypeVar("T")
 MAX_DEPTH = 100
-INLINE_STATE_MAX_QUBITS = 10
-"""States up to this many qubits stay inline in the node's JSON; larger ones become artifacts."""
 _CHUNK = 500
-
-
-def _vector(values: Sequence[float] | np.ndarray, what: str) -> np.ndarray:
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{what} must be a list of numbers", field=what) from exc
-    if array.ndim != 1 or array.size == 0:
-        raise InvalidInputError(
-            f"{what} must be a non-empty flat list of numbers, got shape {array.shape}", field=what
-        )
-    if not np.all(np.isfinite(array)):
-        raise InvalidInputError(f"{what} contains NaN or infinite values", field=what)
-    return array
 
 
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
@@ -179,28 +161,25 @@ class GraphStore(JobStore):
     ) -> str:
         """Store a thing; its id is the sha256 of its canonical content unless ``id`` is given,
         so the same content stored twice is one node."""
-        return self._write(
-            lambda conn: self._put_node(conn, "entity", kind, data, id, embedding, label),
-            "storing an entity",
-        )
+        values = node_row("entity", kind, data, id, embedding, label)
+        self._write(lambda conn: self._apply_node(conn, values), "storing an entity")
+        return str(values["id"])
 
     def add_activity(
         self, kind: str, data: Any, *, id: str | None = None, label: str | None = None
     ) -> str:
         """Store something that happened (a random id unless given; re-adding replaces data)."""
-        return self._write(
-            lambda conn: self._put_node(conn, "activity", kind, data, id, None, label),
-            "storing an activity",
-        )
+        values = node_row("activity", kind, data, id, None, label)
+        self._write(lambda conn: self._apply_node(conn, values), "storing an activity")
+        return str(values["id"])
 
     def add_agent(
         self, kind: str, data: Any, *, id: str | None = None, label: str | None = None
     ) -> str:
         """Store who or what acted (device, worker, model, user); content-addressed unless ``id``."""
-        return self._write(
-            lambda conn: self._put_node(conn, "agent", kind, data, id, None, label),
-            "storing an agent",
-        )
+        values = node_row("agent", kind, data, id, None, label)
+        self._write(lambda conn: self._apply_node(conn, values), "storing an agent")
+        return str(values["id"])
 
     def _put_node(
         self,
@@ -212,59 +191,27 @@ class GraphStore(JobStore):
         embedding: Sequence[float] | np.ndarray | None,
         label: str | None,
     ) -> str:
-        if kind not in KINDS[category]:
-            raise InvalidInputError(
-                f"unknown {category} kind {kind!r}: accepted are {', '.join(sorted(KINDS[category]))}",
-                field="kind",
-            )
-        payload = jsonable(data if data is not None else {})
-        if not isinstance(payload, dict):
-            payload = {"value": payload}
-        if node_id is None:
-            node_id = uuid.uuid4().hex if category == "activity" else content_id(kind, payload)
-        _check_id(node_id)
-        if label is not None:
-            label = str(label)[:ID_LENGTH]
-        blob, dim = None, None
-        if embedding is not None:
-            vector = _vector(embedding, "embedding")
-            blob, dim = vector.astype("<f4").tobytes(), int(vector.size)
-        values = {
-            "id": node_id,
-            "category": category,
-            "kind": kind,
-            "label": label,
-            "data": payload,
-            "embedding": blob,
-            "embedding_dim": dim,
-            "created_at": _now(),
-        }
-        inserted = conn.execute(self._sql.insert_node, values).first()
-        if inserted is not None:
-            return node_id
+        values = node_row(category, kind, data, node_id, embedding, label)
+        self._apply_node(conn, values)
+        return values["id"]
+
+    def _apply_node(
+        self, conn: Connection, values: dict[str, Any], *, keep_existing: bool = False
+    ) -> None:
+        """Insert a prepared node; an existing one keeps its content (entities are content-
+        addressed) but takes new data (activities, agents), a label and a missing embedding."""
+        statement = self._sql.insert_node if keep_existing else self._sql.upsert_node
+        if conn.execute(statement, values).first() is not None or keep_existing:
+            return
+        node_id, category, kind = values["id"], values["category"], values["kind"]
         existing = conn.execute(
             select(nodes.c.category, nodes.c.kind).where(nodes.c.id == node_id)
         ).one()
-        if (existing.category, existing.kind) != (category, kind):
-            raise InvalidInputError(
-                f"id {node_id} already names a {existing.kind} {existing.category}, "
-                f"not a {kind} {category}",
-                field="id",
-            )
-        changes: dict[str, Any] = {}
-        if category != "entity":
-            changes["data"] = payload
-        if label is not None:
-            changes["label"] = label
-        if changes:
-            conn.execute(nodes.update().where(nodes.c.id == node_id).values(**changes))
-        if blob is not None:
-            conn.execute(
-                nodes.update()
-                .where(nodes.c.id == node_id, nodes.c.embedding.is_(None))
-                .values(embedding=blob, embedding_dim=dim)
-            )
-        return node_id
+        raise InvalidInputError(
+            f"id {node_id} already names a {existing.kind} {existing.category}, "
+            f"not a {kind} {category}",
+            field="id",
+        )
 
     def relate(self, src_id: str, relation: str, dst_id: str) -> None:
         """Record ``src relation dst`` (PROV direction: effect -> cause); idempotent.
@@ -277,28 +224,19 @@ class GraphStore(JobStore):
             NodeNotFoundError: either end is not stored.
             InvalidInputError: unknown relation, or ends of the wrong category.
         """
-        self._write(lambda conn: self._relate(conn, src_id, relation, dst_id), "relating nodes")
+        params = edge_params(src_id, relation, dst_id)
+        self._write(lambda conn: self._apply_edge(conn, params), "relating nodes")
 
     def _relate(self, conn: Connection, src_id: str, relation: str, dst_id: str) -> None:
-        if relation not in RELATIONS:
-            raise InvalidInputError(
-                f"unknown relation {relation!r}: accepted are {', '.join(RELATIONS)}",
-                field="relation",
-            )
-        if src_id == dst_id:
-            raise InvalidInputError(f"a node cannot be related to itself ({src_id})")
-        src_cat, dst_cat = RELATIONS[relation]
-        params = {
-            "b_src": src_id,
-            "b_dst": dst_id,
-            "b_relation": relation,
-            "b_created_at": _now(),
-            "b_src_cat": src_cat,
-            "b_dst_cat": dst_cat,
-        }
+        self._apply_edge(conn, edge_params(src_id, relation, dst_id))
+
+    def _apply_edge(self, conn: Connection, params: dict[str, Any]) -> None:
+        """Insert a prepared relation (idempotent); say which end is missing or of which kind."""
         if conn.execute(self._sql.insert_edge, params).first() is not None:
             return
         # Nothing inserted: already there, or one end is missing or of the wrong category.
+        src_id, dst_id, relation = params["b_src"], params["b_dst"], params["b_relation"]
+        src_cat, dst_cat = params["b_src_cat"], params["b_dst_cat"]
         found = {
             row.id: row
             for row in conn.execute(
@@ -660,109 +598,35 @@ class GraphStore(JobStore):
         Returns ``{"circuit": ..., "simulation": ..., "quantum_state": ...}``; with ``job_id`` the
         simulation is linked to that job (``wasInformedBy``).
         """
-        circuit = circuit_data(spec)
-        state_data, artifact = self._state_data(result)
-        identity = dict(state_data)
-        if artifact is not None:
-            identity["artifact"] = {k: v for k, v in artifact.items() if k != "path"}
-        state_id = content_id("quantum_state", identity)
-        if artifact is not None:
-            state_data["artifact"] = artifact
-        outcome = "statevector" if ("statevector" in state_data or artifact) else "counts"
-        if result.counts is None and outcome == "counts":
-            outcome = "result"
-        state_label = f"{result.num_qubits}-qubit {outcome} of {spec.to_seed()}"[:ID_LENGTH]
-        run_device = device or result.device
-        host = socket.gethostname()
-        device_data = {"device": run_device, "host": host}
-        simulation_data = {
-            "circuit_sha256": spec.sha256(),
-            "num_qubits": result.num_qubits,
-            "device": run_device,
-            "devices": list(result.devices),
-            "aer_device": result.aer_device,
-            "backend": result.backend,
-            "method": result.method,
-            "precision": result.precision,
-            "fusion": result.fusion,
-            "shots": result.shots,
-            "seed": result.seed,
-            "reasons": list(result.reasons),
-            "timings": dict(result.timings),
-            "job_id": job_id,
-        }
-        if job_id is not None:
-            _check_id(job_id, "job_id")
+        batch = self.batch()
+        ids = batch.record_simulation(spec, result, job_id=job_id, device=device)
+        self.write(batch, what="recording a simulation")
+        return ids
 
-        def work(conn: Connection) -> dict[str, str]:
-            circuit_id = self._put_node(
-                conn,
-                "entity",
-                "circuit",
-                circuit,
-                spec.sha256(),
-                None,
-                spec.name or spec.to_seed()[:80],
-            )
-            simulation = self._put_node(
-                conn, "activity", "simulation", simulation_data, None, None, result.method
-            )
-            state = self._put_node(
-                conn, "entity", "quantum_state", state_data, state_id, None, state_label
-            )
-            agent = self._put_node(
-                conn, "agent", "device", device_data, None, None, f"{run_device}@{host}"
-            )
-            self._relate(conn, simulation, "used", circuit_id)
-            self._relate(conn, state, "wasGeneratedBy", simulation)
-            self._relate(conn, state, "wasDerivedFrom", circuit_id)
-            self._relate(conn, simulation, "wasAssociatedWith", agent)
-            if job_id is not None:
-                conn.execute(
-                    _insert(conn, nodes)
-                    .values(
-                        id=job_id,
-                        category="activity",
-                        kind="job",
-                        label=None,
-                        data={"id": job_id},
-                        created_at=_now(),
-                    )
-                    .on_conflict_do_nothing(index_elements=["id"])
-                )
-                self._relate(conn, simulation, "wasInformedBy", job_id)
-            return {"circuit": circuit_id, "simulation": simulation, "quantum_state": state}
+    # -- batches --------------------------------------------------------------------------------
 
-        return self._write(work, "recording a simulation")
+    def batch(self) -> GraphBatch:
+        """An empty batch of graph writes for this store (see :meth:`write`)."""
+        return GraphBatch(artifacts_dir=self.artifacts_dir)
 
-    def _state_data(self, result: SimulationResult) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        data: dict[str, Any] = {"num_qubits": result.num_qubits}
-        artifact: dict[str, Any] | None = None
-        if result.artifact is not None:
-            artifact = result.artifact.model_dump(mode="json")
-        elif result.statevector is not None and not result.statevector_truncated:
-            if result.num_qubits <= INLINE_STATE_MAX_QUBITS or self.artifacts_dir is None:
-                data["statevector"] = [list(pair) for pair in result.statevector]
-            else:
-                from dunes.quantum.result import write_array
+    def write(self, batch: GraphBatch, *, what: str = "writing to the graph") -> None:
+        """Apply a prepared batch in one transaction: its nodes in order, then its relations.
 
-                state = result.state
-                if state is not None:
-                    artifact = write_array(state, self.artifacts_dir).model_dump(mode="json")
-        if (artifact is not None or result.statevector_truncated) and result.top_amplitudes:
-            data["top_amplitudes"] = [a.model_dump(mode="json") for a in result.top_amplitudes]
-        if result.counts is not None:
-            data["counts"] = dict(result.counts)
-        if result.expectation_values is not None:
-            data["expectation_values"] = dict(result.expectation_values)
-        if (
-            result.probabilities is not None
-            and "statevector" not in data
-            and artifact is None
-            and result.num_qubits <= INLINE_STATE_MAX_QUBITS
-        ):
-            data["probabilities"] = dict(result.probabilities)
-        return data, artifact
+        Raises:
+            NodeNotFoundError / InvalidInputError: a relation names a missing node or one of the
+                wrong category, or an id already names another kind of node (nothing is kept).
+            StoreError: the database failed.
+        """
+        if not len(batch):
+            return
+
+        def work(conn: Connection) -> None:
+            for values, keep_existing in batch.nodes:
+                self._apply_node(conn, values, keep_existing=keep_existing)
+            for params in batch.edges:
+                self._apply_edge(conn, params)
+
+        self._write(work, what)
 
     # -- exchange (see dunes.beluga.exchange) ----------------------------------------------------
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from dunes.agents import AgentRuntime
     from dunes.agents.schemas import Extraction, PlanResult, Report, ValidationReport
     from dunes.beluga import GraphStore
+    from dunes.beluga.batch import GraphBatch
 
 log = logging.getLogger(__name__)
 
@@ -194,26 +195,28 @@ def store(
 
     Every role output becomes an ``agent_run`` activity (id ``<job>:<role>``) that generated an
     ``llm_data`` (or ``report``) entity. Simulations already linked to the job (a re-run after a
-    crash that got this far) are not recorded again. It is one store transaction: the run is
-    in the graph whole or not at all, and thirty small writes pay for one commit.
+    crash that got this far) are not recorded again. The whole run is prepared first and then
+    written in one transaction: it is in the graph whole or not at all, thirty small writes pay
+    for one commit, and the store's write lock is held only while the statements run.
     """
-    return graph.atomic(
-        lambda unit: _store(unit, job_id, device, task, specs, results, role_outputs),
-        what="recording a job in the graph",
-    )
+    batch = graph.batch()
+    done = _recorded_circuits(graph, job_id) if job_id else {}
+    ids = _prepare(batch, job_id, device, task, specs, results, role_outputs, done)
+    graph.write(batch, what="recording a job in the graph")
+    return ids
 
 
-def _store(
-    graph: GraphStore,
+def _prepare(
+    graph: GraphBatch,
     job_id: str | None,
     device: str,
     task: str | None,
     specs: Sequence[CircuitSpec],
     results: Sequence[SimulationResult],
     role_outputs: Sequence[Any],
+    done: dict[str, int],
 ) -> dict[str, Any]:
     ids: dict[str, Any] = {"simulations": []}
-    done = _recorded_circuits(graph, job_id) if job_id else {}
     for spec, result in zip(specs, results, strict=True):
         sha = spec.sha256()
         if done.get(sha):
