@@ -61,6 +61,11 @@ def test_broker_unreachable_at_submit_is_clear_and_recorded(settings: Settings) 
         (job,) = orch.list()
         assert job.status == "failed"
         assert job.error and "not submitted" in job.error and "cannot be reached" in job.error
+        # Submitted together, every job left unsent says so; none stays queued.
+        with pytest.raises(BrokerUnavailableError):
+            orch.submit_many([JobRequest(circuit=GHZ), JobRequest(circuit="h(0)")])
+        jobs = orch.list()
+        assert len(jobs) == 3 and {j.status for j in jobs} == {"failed"}
 
 
 def test_sigkill_mid_job_redelivers_20_jobs_none_lost_none_twice(

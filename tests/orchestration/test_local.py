@@ -11,7 +11,7 @@ import pytest
 
 from dunes.config import Settings, get_settings
 from dunes.devices import Device
-from dunes.errors import JobNotFoundError
+from dunes.errors import InvalidInputError, JobNotFoundError
 from dunes.orchestration import JobRequest, Orchestrator
 from dunes.orchestration.executors.local import LocalExecutor, child_environment
 from dunes.orchestration.store import chunk_id
@@ -56,6 +56,23 @@ def test_circuit_job_runs_in_a_worker_and_streams_events(orch: Orchestrator) -> 
     assert [e.seq for e in orch.events(job_id, after_seq=2)] == [e.seq for e in events[2:]]
     assert job_id in [j.job_id for j in orch.list(status="succeeded")]
     assert len(cpu_pids(orch)) == 1 and cpu_pids(orch)[0] != os.getpid()
+
+
+def test_many_jobs_submitted_at_once_run_in_order_of_their_ids(orch: Orchestrator) -> None:
+    requests = [JobRequest(circuit="h(0); measure", shots=50, seed=i) for i in range(5)]
+    ids = orch.submit_many([*requests, {"circuit": GHZ}])
+    assert len(set(ids)) == 6
+    results = [orch.result(job_id, timeout=WAIT) for job_id in ids]
+    assert [r.status for r in results] == ["succeeded"] * 6
+    assert [r.job_id for r in results] == ids
+    assert results[-1].statevector is not None and all(
+        sum(r.counts.values()) == 50 for r in results[:5]
+    )
+    before = len(orch.list(limit=1000))
+    with pytest.raises(InvalidInputError, match=r"request 1: .*shots") as info:
+        orch.submit_many([{"circuit": GHZ}, {"circuit": GHZ, "shots": -3}])
+    assert info.value.field and info.value.field.startswith("requests[1]")
+    assert len(orch.list(limit=1000)) == before  # nothing of a malformed batch is submitted
 
 
 def test_unknown_job_is_a_clear_error(orch: Orchestrator) -> None:

@@ -59,50 +59,55 @@ class JobStore:
         Raises:
             JobError: the id is taken by a different job.
         """
-        _check_id(job_id, "job_id")
-        if not isinstance(kind, str) or not kind or len(kind) > 64:
-            raise InvalidInputError(
-                f"job kind must be a non-empty string of at most 64 characters, got {kind!r}",
-                field="kind",
-            )
-        payload = jsonable(dict(input))
+        return self.create_jobs([(job_id, kind, input)])[0]
 
-        def work(conn: Connection) -> JobRecord:
-            now = _now()
-            row = {
-                "id": job_id,
-                "kind": kind,
-                "input": payload,
-                "status": "queued",
-                "progress": 0.0,
-                "created_at": now,
-                "updated_at": now,
-            }
-            inserted = conn.execute(self._sql.insert_job, row).first()
-            if inserted is None:
-                record = _job(
-                    conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().one()
+    def create_jobs(self, items: Sequence[tuple[str, str, Mapping[str, Any]]]) -> list[JobRecord]:
+        """Record several new jobs, ``(job_id, kind, input)`` each, in one transaction: all of
+        them or none (see :meth:`create_job`).
+
+        Raises:
+            JobError: an id is taken by a different job.
+        """
+        rows = []
+        for job_id, kind, input in items:
+            _check_id(job_id, "job_id")
+            if not isinstance(kind, str) or not kind or len(kind) > 64:
+                raise InvalidInputError(
+                    f"job kind must be a non-empty string of at most 64 characters, got {kind!r}",
+                    field="kind",
                 )
-                if record.kind != kind or canonical_json(record.input) != canonical_json(payload):
-                    raise JobError(
-                        f"job {job_id} already exists with another kind or input", field="job_id"
-                    )
-                return record
-            conn.execute(
-                self._sql.upsert_job_node,
-                {
-                    "id": job_id,
-                    "category": "activity",
-                    "kind": "job",
-                    "label": kind,
-                    "data": {"kind": kind, "input": payload},
-                    "created_at": now,
-                },
-            )
-            # What was just written, without reading it back (defaults as the schema sets them).
-            return JobRecord.model_validate(row)
+            rows.append({"id": job_id, "kind": kind, "input": jsonable(dict(input))})
 
-        return self._write(work, "creating a job")
+        def work(conn: Connection) -> list[JobRecord]:
+            now = _now()
+            return [self._insert_job(conn, row, now) for row in rows]
+
+        return self._write(work, "creating jobs" if len(rows) > 1 else "creating a job")
+
+    def _insert_job(self, conn: Connection, job: dict[str, Any], now: datetime) -> JobRecord:
+        row = {**job, "status": "queued", "progress": 0.0, "created_at": now, "updated_at": now}
+        if conn.execute(self._sql.insert_job, row).first() is None:
+            record = _job(conn.execute(select(jobs).where(jobs.c.id == row["id"])).mappings().one())
+            if record.kind != row["kind"] or canonical_json(record.input) != canonical_json(
+                row["input"]
+            ):
+                raise JobError(
+                    f"job {row['id']} already exists with another kind or input", field="job_id"
+                )
+            return record
+        conn.execute(
+            self._sql.upsert_job_node,
+            {
+                "id": row["id"],
+                "category": "activity",
+                "kind": "job",
+                "label": row["kind"],
+                "data": {"kind": row["kind"], "input": row["input"]},
+                "created_at": now,
+            },
+        )
+        # What was just written, without reading it back (defaults as the schema sets them).
+        return JobRecord.model_validate(row)
 
     def update_job(
         self,

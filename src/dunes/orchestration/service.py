@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -99,24 +99,53 @@ class Orchestrator:
             InvalidInputError: the request is malformed (names the field).
             BrokerUnavailableError: the broker cannot be reached; the job record says so.
         """
-        if not isinstance(request, JobRequest):
-            request = parse_model(JobRequest, request)
+        return self.submit_many([request])[0]
+
+    def submit_many(self, requests: Sequence[JobRequest | dict[str, Any]]) -> list[str]:
+        """Submit several independent jobs at once; their ids, in order.
+
+        Every request is checked first (none is submitted when one is malformed), all the job
+        records are written in one transaction, then each job goes to the executor.
+
+        Raises:
+            InvalidInputError: a request is malformed (names which one and the field).
+            BrokerUnavailableError: the broker cannot be reached; the records of the jobs not
+                handed over say so.
+        """
+        parsed = [
+            self._parse(request, index, len(requests)) for index, request in enumerate(requests)
+        ]
         executor = self.executor
-        job_id = uuid.uuid4().hex
-        store = self.store
-        store.create_job(job_id=job_id, kind=request.kind, input=request.model_dump(mode="json"))
+        ids = [uuid.uuid4().hex for _ in parsed]
+        self.store.create_jobs(
+            [
+                (job_id, request.kind, request.model_dump(mode="json"))
+                for job_id, request in zip(ids, parsed, strict=True)
+            ]
+        )
+        for n, (job_id, request) in enumerate(zip(ids, parsed, strict=True)):
+            try:
+                if request.kind == "batch":
+                    self._submit_batch(job_id, request, executor)
+                else:
+                    executor.dispatch(job_id, device=request.device or executor.route())
+            except (BrokerUnavailableError, JobError) as exc:
+                for unsent in ids[n:]:
+                    self._fail(unsent, f"not submitted: {exc}")
+                raise
+        return ids
+
+    @staticmethod
+    def _parse(request: JobRequest | dict[str, Any], index: int, count: int) -> JobRequest:
+        if isinstance(request, JobRequest):
+            return request
+        if count == 1:
+            return parse_model(JobRequest, request)
         try:
-            if request.kind == "batch":
-                self._submit_batch(job_id, request, executor)
-            else:
-                executor.dispatch(job_id, device=request.device or executor.route())
-        except BrokerUnavailableError as exc:
-            self._fail(job_id, f"not submitted: {exc}")
-            raise
-        except JobError as exc:
-            self._fail(job_id, f"not submitted: {exc}")
-            raise
-        return job_id
+            return parse_model(JobRequest, request)
+        except InvalidInputError as exc:
+            field = f"requests[{index}]" + (f".{exc.field}" if exc.field else "")
+            raise InvalidInputError(f"request {index}: {exc.message}", field=field) from exc
 
     def _submit_batch(self, job_id: str, request: JobRequest, executor: Executor) -> None:
         circuits = request.batch_circuits()
