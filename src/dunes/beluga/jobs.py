@@ -259,10 +259,7 @@ class JobStore:
             ).scalar()
             if status is None:
                 raise JobNotFoundError(f"no job {job_id}", field="job_id")
-            for event in steps:
-                self._append_event(
-                    conn, job_id, event.step, event.progress, event.message, None, at=event.at
-                )
+            self._append_events(conn, job_id, steps)
             return str(status)
 
         return self._write(work, "recording job steps")
@@ -319,11 +316,9 @@ class JobStore:
                     raise JobNotFoundError(f"no job {job_id}", field="job_id")
                 error_cls = JobCancelledError if current == "cancelled" else JobError
                 raise error_cls(f"job {job_id} is already {current}; it cannot become {status}")
-            for event in earlier:
-                self._append_event(
-                    conn, job_id, event.step, event.progress, event.message, None, at=event.at
-                )
-            self._append_event(conn, job_id, step, 1.0, message, status, at=now)
+            self._append_events(
+                conn, job_id, [*earlier, StepEvent(step, 1.0, message, now)], last_status=status
+            )
 
         self._write(work, "finishing a job")
 
@@ -386,6 +381,35 @@ class JobStore:
                 "b_message": str(message),
                 "b_status": status,
             },
+        )
+
+    def _append_events(
+        self,
+        conn: Connection,
+        job_id: str,
+        events: Sequence[StepEvent],
+        *,
+        last_status: str | None = None,
+    ) -> None:
+        """Append several events, the last with ``last_status``, in two statements (the next
+        seq, then one insert of all); the caller holds the job's row lock."""
+        if not events:
+            return
+        seq = int(conn.execute(self._sql.max_seq, {"b_job_id": job_id}).scalar_one())
+        conn.execute(
+            self._sql.insert_event,
+            [
+                {
+                    "job_id": job_id,
+                    "seq": seq + n,
+                    "at": event.at,
+                    "step": str(event.step)[:ID_LENGTH],
+                    "progress": event.progress,
+                    "message": str(event.message),
+                    "status": last_status if n == len(events) else None,
+                }
+                for n, event in enumerate(events, start=1)
+            ],
         )
 
     def get_job(self, job_id: str) -> JobRecord:

@@ -472,19 +472,15 @@ class CeleryExecutor:
             ) from exc
 
     def wait(self, job_id: str, timeout: float) -> bool:
+        """Block until the job's worker says it is done (or ``timeout``). The done list is
+        rotated onto itself (BLMOVE, Redis 6.2+), not consumed, so every waiter sees it."""
+        key = key_done(job_id)
         try:
-            got = self.redis.blpop([key_done(job_id)], timeout=max(timeout, 0.01))
+            got = self.redis.blmove(key, key, max(timeout, 0.01), "RIGHT", "LEFT")
         except broker_errors():
             time.sleep(min(timeout, 0.05))
             return False
-        if got is None:
-            return False
-        with contextlib.suppress(*broker_errors()):
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.rpush(key_done(job_id), "1")
-            pipe.expire(key_done(job_id), DONE_TTL_S)
-            pipe.execute()
-        return True
+        return got is not None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
