@@ -153,6 +153,71 @@ def test_start_job_claims_and_runs_once(store: GraphStore) -> None:
         store.start_job("nope", claim="nope", worker="w1", device="cpu", message="x")
 
 
+def test_steps_and_end_of_a_running_job(store: GraphStore) -> None:
+    from dunes.beluga import StepEvent
+
+    def step(name: str, progress: float) -> StepEvent:
+        return StepEvent(name, progress, f"{name} done", datetime.now(UTC))
+
+    store.create_job(job_id="R1", kind="task", input={})
+    store.start_job("R1", claim="R1", worker="w1", device="cpu", message="go")
+    assert store.record_steps("R1", [step("plan", 0.2), step("extract", 0.3)]) == "running"
+    job = store.get_job("R1")
+    assert (job.step, job.progress, job.status) == ("extract", 0.3, "running")
+    assert store.job_status("R1") == "running"
+    store.finish_job(
+        "R1",
+        status="succeeded",
+        step="done",
+        message="ok",
+        result={"value": [1, 2]},
+        device="cpu",
+        earlier=[step("simulate", 0.8)],
+    )
+    events = store.job_events("R1")
+    assert [(e.seq, e.step, e.status) for e in events] == [
+        (1, "start", "running"),
+        (2, "plan", None),
+        (3, "extract", None),
+        (4, "simulate", None),
+        (5, "done", "succeeded"),
+    ]
+    job = store.get_job("R1")
+    assert (job.status, job.progress, job.result, job.device) == (
+        "succeeded",
+        1.0,
+        {"value": [1, 2]},
+        "cpu",
+    )
+    assert job.finished_at is not None and job.finished_at >= job.started_at
+    with pytest.raises(JobError, match="already succeeded; it cannot become failed"):
+        store.finish_job("R1", status="failed", message="late", error="late")
+    store.create_job(job_id="R2", kind="task", input={})
+    store.update_job("R2", status="cancelled")
+    assert store.record_steps("R2", [step("plan", 0.2)]) == "cancelled"
+    with pytest.raises(JobCancelledError):
+        store.finish_job("R2", status="succeeded", message="too late")
+    with pytest.raises(InvalidInputError, match="final status"):
+        store.finish_job("R2", status="running", message="x")
+    for missing in (
+        lambda: store.record_steps("nope", [step("plan", 0.1)]),
+        lambda: store.finish_job("nope", status="failed", message="x"),
+        lambda: store.job_status("nope"),
+    ):
+        with pytest.raises(JobNotFoundError):
+            missing()
+
+
+def test_create_jobs_is_all_or_nothing(store: GraphStore) -> None:
+    made = store.create_jobs([("M1", "circuit", {"c": 1}), ("M2", "task", {"t": "x"})])
+    assert [(j.id, j.status) for j in made] == [("M1", "queued"), ("M2", "queued")]
+    assert store.get_node("M2").kind == "job"
+    with pytest.raises(JobError, match="M1 already exists"):
+        store.create_jobs([("M3", "circuit", {}), ("M1", "circuit", {"c": 2})])
+    with pytest.raises(JobNotFoundError):
+        store.get_job("M3")
+
+
 def test_atomic_is_one_transaction_all_or_nothing(store: GraphStore) -> None:
     from sqlalchemy import event
 

@@ -412,6 +412,21 @@ class JobStore:
             ],
         )
 
+    def job_status(self, job_id: str) -> str:
+        """A job's status alone (no input or result to decode).
+
+        Raises:
+            JobNotFoundError: no such job.
+        """
+
+        def work(conn: Connection) -> str:
+            status = conn.execute(self._sql.job_status, {"b_job_id": job_id}).scalar()
+            if status is None:
+                raise JobNotFoundError(f"no job {job_id}", field="job_id")
+            return str(status)
+
+        return self._read(work, "reading a job's status")
+
     def get_job(self, job_id: str) -> JobRecord:
         """Raises: JobNotFoundError: no such job."""
 

@@ -197,15 +197,16 @@ class Orchestrator:
             JobError: ``wait`` ran past ``timeout`` (default: executor.job_wait_timeout_s).
         """
         store = self.store
-        record = store.get_job(job_id)
-        if not wait or record.status in TERMINAL_STATUSES:
-            return to_result(record)
+        # The status alone first: a job just submitted is not done, and its record is not small.
+        if not wait or store.job_status(job_id) in TERMINAL_STATUSES:
+            return to_result(store.get_job(job_id))
         limit = self.settings.executor.job_wait_timeout_s if timeout is None else timeout
         deadline = time.monotonic() + limit
         executor = self.executor
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                record = store.get_job(job_id)
                 raise JobError(
                     f"job {job_id} is still {record.status} (step {record.step}) after {limit:g} s; "
                     f"wait longer (timeout=) or follow it with `dunes jobs wait {job_id}`"
