@@ -97,11 +97,14 @@ def test_a_killed_worker_fails_its_job_and_is_replaced(orch: Orchestrator) -> No
     orch.result(orch.submit(JobRequest(circuit="h(0)")), timeout=WAIT)
     (pid,) = cpu_pids(orch)
     job_id = orch.submit(JobRequest(circuit=slow_circuit(18, 60)))
+    waiting = orch.submit(JobRequest(circuit=GHZ))  # handed over too, waiting in the pipe
     poll(lambda: orch.status(job_id).status == "running", timeout=WAIT, what="job running")
     os.kill(pid, signal.SIGKILL)
     result = orch.result(job_id, timeout=WAIT)
     assert result.status == "failed"
     assert result.error is not None and "died (exit code -9)" in result.error
+    # The job that never started is not lost with the worker: its replacement runs it.
+    assert orch.result(waiting, timeout=WAIT).status == "succeeded"
     after = orch.result(orch.submit(JobRequest(circuit=GHZ)), timeout=WAIT)
     assert after.status == "succeeded"
     assert cpu_pids(orch) and cpu_pids(orch) != [pid]

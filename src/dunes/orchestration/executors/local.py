@@ -3,8 +3,9 @@
 Workers are started lazily with the *spawn* method and ``CUDA_VISIBLE_DEVICES`` already set in
 their environment, so CUDA in the child only ever sees its one GPU (as ``cuda:0``). Each worker
 keeps a ``DeviceRuntime`` (store, simulator, agents' models) for its whole life. The parent
-schedules: a job goes to an idle worker of its device, or waits in that device's queue. A worker
-that dies fails the job it held and is replaced when there is work for it.
+schedules: a worker holds the job it runs and the next one (waiting in its pipe, so it never waits
+for the parent between jobs); the rest wait in the device's queue. A worker that dies fails the
+job it was running, its waiting job goes back to the queue, and it is replaced when there is work.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from dunes.errors import JobError
 log = logging.getLogger(__name__)
 
 _ENV_LOCK = threading.Lock()
+#: Jobs a worker holds at once: the one it runs and the next, waiting in its pipe.
+PREFETCH = 2
+CLOSED_MESSAGE = "the local executor was closed before the job started; resubmit it"
 
 
 def child_environment(device: Device, *, threads: int | None) -> dict[str, str]:
@@ -91,7 +95,8 @@ class _Worker:
         self.slot = slot
         self.process: Any = None
         self.conn: Connection | None = None
-        self.job: str | None = None
+        #: Jobs sent to this worker, in order: the first runs, the rest wait in its pipe.
+        self.jobs: list[str] = []
         self.ready = False
         self.restarts = 0
         self.early_deaths = 0
@@ -99,6 +104,11 @@ class _Worker:
     @property
     def name(self) -> str:
         return f"local-{self.device.id.replace(':', '')}-{self.slot}"
+
+    @property
+    def job(self) -> str | None:
+        """The job this worker runs now (or is about to)."""
+        return self.jobs[0] if self.jobs else None
 
     @property
     def alive(self) -> bool:
@@ -189,6 +199,9 @@ class LocalExecutor:
             self._closed = True
             workers = [w for ws in self._workers.values() for w in ws]
         for worker in workers:
+            # Jobs waiting in a pipe never started: claim them so the worker skips them.
+            for job_id in worker.jobs[1:]:
+                self._fail_unstarted(job_id, CLOSED_MESSAGE)
             if worker.conn is not None:
                 with contextlib.suppress(OSError, ValueError):
                     worker.conn.send(None)
@@ -207,16 +220,14 @@ class LocalExecutor:
                 with contextlib.suppress(OSError, EOFError):
                     while worker.conn.poll():
                         message = worker.conn.recv()
-                        if message[0] == "done" and worker.job == message[1]:
-                            worker.job = None
+                        if message[0] == "done" and message[1] in worker.jobs:
+                            worker.jobs.remove(message[1])
                 worker.conn.close()
             if worker.job is not None:
                 self._fail_lost(worker.job, worker, worker.process.exitcode)
         # Nobody else serves this executor's queue: say so rather than leave jobs queued forever.
         for device_id in list(self._pending):
-            self._fail_pending(
-                device_id, "the local executor was closed before the job started; resubmit it"
-            )
+            self._fail_pending(device_id, CLOSED_MESSAGE)
 
     # --- introspection for doctor and tests ------------------------------------------------------
 
@@ -276,24 +287,25 @@ class LocalExecutor:
         child_conn.close()
         worker.process = process
         worker.conn = parent_conn
-        worker.job = None
+        worker.jobs = []
         worker.ready = False
 
     def _assign(self, device_id: str) -> None:
+        """Give queued jobs to the device's workers: each its next job first, then one more to
+        wait in its pipe, so a worker goes from job to job without waiting for this process."""
         queue = self._pending.get(device_id)
-        if not queue:
-            return
-        for worker in self._workers.get(device_id, []):
-            if not queue:
-                break
-            if worker.job is None and worker.alive and worker.conn is not None:
-                job_id, attempt = queue.popleft()
-                worker.job = job_id
-                try:
-                    worker.conn.send(("run", job_id, attempt))
-                except (OSError, ValueError):
-                    worker.job = None
-                    queue.appendleft((job_id, attempt))
+        for depth in range(1, PREFETCH + 1):
+            for worker in self._workers.get(device_id, []):
+                if not queue:
+                    return
+                if len(worker.jobs) < depth and worker.alive and worker.conn is not None:
+                    job_id, attempt = queue.popleft()
+                    worker.jobs.append(job_id)
+                    try:
+                        worker.conn.send(("run", job_id, attempt))
+                    except (OSError, ValueError):
+                        worker.jobs.remove(job_id)
+                        queue.appendleft((job_id, attempt))
 
     def _holder(self, job_id: str) -> _Worker | None:
         for workers in self._workers.values():
@@ -305,7 +317,7 @@ class LocalExecutor:
     def _kill_if_still(self, worker: _Worker, job_id: str) -> None:
         with self._lock:
             if worker.job != job_id or not worker.alive:
-                return
+                return  # done meanwhile (or it never started: the worker skips it)
             log.warning("job %s ignored its cancel; replacing worker %s", job_id, worker.name)
             worker.process.kill()
 
@@ -367,19 +379,23 @@ class LocalExecutor:
             log.warning("worker %s: %s", worker.name, message[1])
         elif kind == "done":
             _, job_id, status = message
-            if worker.job == job_id:
-                worker.job = None
+            if job_id in worker.jobs:
+                worker.jobs.remove(job_id)
             self._finish(job_id, status)
             self._assign(worker.device.id)
 
     def _on_death(self, worker: _Worker) -> None:
         code = worker.process.exitcode
-        job_id = worker.job
-        worker.job = None
+        job_id, waiting = worker.job, worker.jobs[1:]
+        worker.jobs = []
         log.warning("worker %s exited with code %s", worker.name, code)
         if job_id is not None:
             self._fail_lost(job_id, worker, code)
             self._finish(job_id, "failed")
+        # The jobs waiting in its pipe never started: back to the front of the queue.
+        queue = self._pending.setdefault(worker.device.id, collections.deque())
+        for waiting_id in reversed(waiting):
+            queue.appendleft((waiting_id, 0))
         if self._closed:
             return
         worker.early_deaths = 0 if worker.ready else worker.early_deaths + 1
@@ -410,6 +426,18 @@ class LocalExecutor:
             except Exception:
                 log.exception("could not fail job %s", job_id)
             self._finish(job_id, "failed")
+
+    def _fail_unstarted(self, job_id: str, message: str) -> None:
+        """Fail a job handed to a worker that has not started it; its claim makes the worker
+        skip it (and loses to a worker that did start it meanwhile)."""
+        try:
+            store = self._store()
+            if store.claim_job(job_id, worker="local-executor"):
+                store.finish_job(job_id, status="failed", message=message, error=message)
+        except JobError:
+            pass  # it ended otherwise meanwhile
+        except Exception:
+            log.exception("could not fail job %s", job_id)
 
     def _fail_lost(self, job_id: str, worker: _Worker, code: int | None) -> None:
         try:
