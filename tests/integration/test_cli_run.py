@@ -83,6 +83,7 @@ def test_dunes_run_over_celery_prints_one_json_object(
     doctor = dunes("doctor", "--json", env=workers.env())
     checks = {c["name"]: c for c in json.loads(doctor.stdout)}
     assert checks["broker"]["status"] == "ok"
+    assert re.search(r"Redis \d+\.\d+", checks["broker"]["detail"])
     assert checks["store"]["status"] == "ok"
     assert "dunes.cpu" in checks["workers"]["detail"]
     assert doctor.returncode == 0, doctor.stdout

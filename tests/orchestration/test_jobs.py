@@ -49,3 +49,11 @@ def test_split_keeps_order_and_covers_everything() -> None:
 def test_attempt_keys_differ() -> None:
     assert attempt_key("j", 0) == "j"
     assert attempt_key("j", 2) == "j@2"
+
+
+def test_redis_versions_are_compared_as_numbers() -> None:
+    from dunes.orchestration.doctor import _version
+    from dunes.orchestration.executors.celery_app import MIN_REDIS
+
+    assert _version("6.0.16") < MIN_REDIS <= _version("6.2.0") < _version("7.0.15")
+    assert _version("unstable") >= MIN_REDIS

@@ -117,11 +117,11 @@ def check_models(settings: Settings) -> Check:
 
 
 def check_broker(settings: Settings) -> Check:
-    from dunes.orchestration.executors.celery_app import ping_broker
+    from dunes.orchestration.executors.celery_app import MIN_REDIS, ping_broker
 
     urls = {settings.executor.broker_url, settings.executor.result_backend}
     try:
-        rtts = [ping_broker(url) for url in sorted(urls)]
+        answers = [ping_broker(url) for url in sorted(urls)]
     except DunesError as exc:
         status: Status = "fail" if settings.executor.kind == "celery" else "warn"
         return Check(
@@ -131,11 +131,27 @@ def check_broker(settings: Settings) -> Check:
             fix="start Redis (redis-server, or systemctl start redis) or set "
             "DUNES_EXECUTOR__BROKER_URL and DUNES_EXECUTOR__RESULT_BACKEND",
         )
-    return Check(
-        name="broker",
-        status="ok",
-        detail=f"Redis answers in {max(rtts) * 1000:.1f} ms",
-    )
+    rtt = max(a[0] for a in answers)
+    versions = sorted({a[1] for a in answers})
+    detail = f"Redis {', '.join(versions)} answers in {rtt * 1000:.1f} ms"
+    old = [v for v in versions if _version(v) < MIN_REDIS]
+    if old:
+        return Check(
+            name="broker",
+            status="fail" if settings.executor.kind == "celery" else "warn",
+            detail=f"{detail}; the celery executor needs Redis "
+            f"{'.'.join(map(str, MIN_REDIS))} or newer (BLMOVE)",
+            fix="upgrade Redis to 6.2 or newer",
+        )
+    return Check(name="broker", status="ok", detail=detail)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    """'7.0.15' -> (7, 0, 15); what cannot be read counts as new enough."""
+    try:
+        return tuple(int(part) for part in text.split(".")[:3])
+    except ValueError:
+        return (99,)
 
 
 def check_workers(settings: Settings, *, broker_ok: bool, timeout: float) -> Check:

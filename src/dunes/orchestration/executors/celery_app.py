@@ -513,8 +513,12 @@ def inspect_workers(settings: Settings, *, timeout: float = 1.0) -> dict[str, li
     return {node: sorted(q["name"] for q in queues) for node, queues in replies.items()}
 
 
-def ping_broker(url: str) -> float:
-    """Round trip of a PING to the Redis at ``url``, in seconds.
+#: Oldest Redis that has everything the executor uses (BLMOVE).
+MIN_REDIS = (6, 2)
+
+
+def ping_broker(url: str) -> tuple[float, str]:
+    """Round trip of a PING to the Redis at ``url`` in seconds, and the server's version.
 
     Raises:
         BrokerUnavailableError: it does not answer.
@@ -525,7 +529,8 @@ def ping_broker(url: str) -> float:
     try:
         start = time.perf_counter()
         client.ping()
-        return time.perf_counter() - start
+        rtt = time.perf_counter() - start
+        return rtt, str(client.info("server").get("redis_version", "unknown"))
     except broker_errors() as exc:
         raise BrokerUnavailableError(f"{_redact(url)} does not answer: {exc}") from exc
     finally:
