@@ -205,24 +205,52 @@ def events_per_job(orch: Orchestrator) -> list[str]:
     return [e.step for e in orch.events(job_id)]
 
 
-def throughput(orch: Orchestrator, jobs: int, rounds: int) -> dict[str, float]:
-    """Jobs per second for each workload (median of ``rounds``): all submitted at once, then
-    every result awaited."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def busy_cpu(pids: list[int]) -> float:
+    """CPU seconds used so far by this process and ``pids``."""
+    return time.process_time() + sum(cpu_seconds(pid) for pid in pids)
+
+
+def throughput(
+    orch: Orchestrator, jobs: int, rounds: int, pids: Callable[[], list[int]]
+) -> dict[str, tuple[float, float]]:
+    """(jobs per second, cores kept busy) for each workload, medians of ``rounds``: all jobs
+    submitted at once, then every result awaited. The cores count this process and ``pids()``
+    (the workers and Redis)."""
     out = {}
     for name, (circuit, shots) in WORKLOADS.items():
         orch.result(orch.submit(JobRequest(circuit=circuit, shots=shots)), timeout=300)
-        rates = []
+        watched = pids()
+        rates, cores = [], []
         for _ in range(rounds):
-            start = time.perf_counter()
+            cpu, start = busy_cpu(watched), time.perf_counter()
             ids = orch.submit_many(
                 [JobRequest(circuit=circuit, shots=shots, seed=i) for i in range(jobs)]
             )
             for job_id in ids:
                 result = orch.result(job_id, timeout=600)
                 assert result.status == "succeeded", result.error
-            rates.append(jobs / (time.perf_counter() - start))
-        out[name] = statistics.median(rates)
+            wall = time.perf_counter() - start
+            rates.append(jobs / wall)
+            cores.append((busy_cpu(watched) - cpu) / wall)
+        out[name] = (statistics.median(rates), statistics.median(cores))
     return out
+
+
+def redis_pid(url: str) -> list[int]:
+    """The Redis server's pid when it runs on this machine (it shares the cores)."""
+    info = redis.Redis.from_url(url).info("server")
+    pid = int(info.get("process_id", 0))
+    return [pid] if pid and Path(f"/proc/{pid}").exists() else []
+
+
+def local_pids(orch: Orchestrator, extra: list[int]) -> Callable[[], list[int]]:
+    return lambda: [pid for pids in orch.executor.worker_pids().values() for pid in pids] + extra
 
 
 def main() -> None:
@@ -249,18 +277,19 @@ def main() -> None:
         settings_for(base, "local", args.redis), args.reps
     )
     celery = settings_for(base, "celery", args.redis)
-    with celery_workers(celery, 1, logs), Orchestrator(celery, executor="celery") as orch:
+    server = redis_pid(args.redis)
+    with celery_workers(celery, 1, logs) as pids, Orchestrator(celery, executor="celery") as orch:
         task_ms, noop_ms = celery_and_noop(orch, celery, args.reps)
         rows["celery executor (GHZ task)"] = task_ms
         rows["raw celery no-op round trip"] = noop_ms
-        one_celery = throughput(orch, args.jobs, args.rounds)
+        one_celery = throughput(orch, args.jobs, args.rounds, lambda: pids + server)
     celery2 = settings_for(base, "celery2", args.redis)
-    with celery_workers(celery2, 2, logs), Orchestrator(celery2, executor="celery") as orch:
-        two_celery = throughput(orch, args.jobs, args.rounds)
+    with celery_workers(celery2, 2, logs) as pids, Orchestrator(celery2, executor="celery") as orch:
+        two_celery = throughput(orch, args.jobs, args.rounds, lambda: pids + server)
     with Orchestrator(settings_for(base, "local1", args.redis, 1), executor="local") as orch:
-        one_local = throughput(orch, args.jobs, args.rounds)
+        one_local = throughput(orch, args.jobs, args.rounds, local_pids(orch, server))
     with Orchestrator(settings_for(base, "local2", args.redis, 2), executor="local") as orch:
-        two_local = throughput(orch, args.jobs, args.rounds)
+        two_local = throughput(orch, args.jobs, args.rounds, local_pids(orch, server))
     load_after = os.getloadavg()[0]
 
     inproc = rows["in-process pipeline (GHZ task)"]
@@ -292,7 +321,24 @@ def main() -> None:
         ):
             print(
                 f"| {executor} throughput 2 workers / 1, {name} jobs "
-                f"({two[name]:.1f} / {one[name]:.1f} jobs/s) | {two[name] / one[name]:.2f}x | >= 1.7x |"
+                f"({two[name][0]:.1f} / {one[name][0]:.1f} jobs/s) "
+                f"| {two[name][0] / one[name][0]:.2f}x | >= 1.7x |"
+            )
+    cores = os.cpu_count() or 1
+    print()
+    print(
+        f"| throughput run | cores busy, 1 worker | cores busy, 2 workers "
+        f"| ceiling for 2 workers ({cores} cores / cores busy with 1) |"
+    )
+    print("|---|---|---|---|")
+    for name in WORKLOADS:
+        for executor, one, two in (
+            ("celery", one_celery, two_celery),
+            ("local", one_local, two_local),
+        ):
+            print(
+                f"| {executor}, {name} | {one[name][1]:.2f} | {two[name][1]:.2f} "
+                f"| {cores / one[name][1]:.2f}x |"
             )
     print(f"\nevents of one GHZ job ({len(steps)}): {', '.join(steps)}")
     print(
