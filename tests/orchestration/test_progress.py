@@ -28,7 +28,7 @@ def _steps(store, job_id: str) -> list[str]:
 
 def test_steps_are_written_in_order_in_few_transactions(store) -> None:
     _running(store, "j1")
-    journal = ProgressJournal(store, delay_s=0.05)
+    journal = ProgressJournal(store, delay_s=0.5)
     for i in range(6):
         journal.report("j1", f"s{i}", (i + 1) / 10, f"step {i}")
     poll(lambda: len(_steps(store, "j1")) == 7, timeout=10, what="the steps to be written")

@@ -17,6 +17,7 @@ from dunes.errors import InvalidInputError, JobCancelledError, JobError, JobNotF
 
 if TYPE_CHECKING:
     from dunes.beluga._sql import _Statements
+    from dunes.beluga.batch import GraphBatch
 
 T = TypeVar("T")
 
@@ -50,6 +51,8 @@ class JobStore:
         def _write(self, fn: Callable[[Connection], T], what: str) -> T: ...
 
         def _read(self, fn: Callable[[Connection], T], what: str) -> T: ...
+
+        def _apply_batch(self, conn: Connection, batch: GraphBatch) -> None: ...
 
     def create_job(self, *, job_id: str, kind: str, input: Mapping[str, Any]) -> JobRecord:
         """Record a new job as ``queued`` (and as a ``job`` activity in the graph).
@@ -275,9 +278,11 @@ class JobStore:
         result: Any = None,
         device: str | None = None,
         earlier: Sequence[StepEvent] = (),
+        graph: Sequence[GraphBatch] = (),
     ) -> None:
         """End a job once: its final status, result or error, the ``earlier`` steps not written
-        yet, and the event that says how it ended, in one transaction.
+        yet, the event that says how it ended and the job's ``graph`` record (prepared batches),
+        in one transaction: a job that succeeded is in the graph, and one that did not, is not.
 
         Raises:
             JobNotFoundError: no such job.
@@ -316,6 +321,8 @@ class JobStore:
                     raise JobNotFoundError(f"no job {job_id}", field="job_id")
                 error_cls = JobCancelledError if current == "cancelled" else JobError
                 raise error_cls(f"job {job_id} is already {current}; it cannot become {status}")
+            for batch in graph:
+                self._apply_batch(conn, batch)
             self._append_events(
                 conn, job_id, [*earlier, StepEvent(step, 1.0, message, now)], last_status=status
             )

@@ -617,16 +617,14 @@ class GraphStore(JobStore):
                 wrong category, or an id already names another kind of node (nothing is kept).
             StoreError: the database failed.
         """
-        if not len(batch):
-            return
+        if len(batch):
+            self._write(lambda conn: self._apply_batch(conn, batch), what)
 
-        def work(conn: Connection) -> None:
-            for values, keep_existing in batch.nodes:
-                self._apply_node(conn, values, keep_existing=keep_existing)
-            for params in batch.edges:
-                self._apply_edge(conn, params)
-
-        self._write(work, what)
+    def _apply_batch(self, conn: Connection, batch: GraphBatch) -> None:
+        for values, keep_existing in batch.nodes:
+            self._apply_node(conn, values, keep_existing=keep_existing)
+        for params in batch.edges:
+            self._apply_edge(conn, params)
 
     # -- exchange (see dunes.beluga.exchange) ----------------------------------------------------
 

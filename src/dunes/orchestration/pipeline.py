@@ -61,7 +61,9 @@ class StepContext:
     """What the steps of one job share: settings, the device they run on, and a reporter.
 
     ``report(step, progress, message)`` records progress and raises ``JobCancelledError`` when the
-    job was cancelled meanwhile, so cancellation takes effect between steps.
+    job was cancelled meanwhile, so cancellation takes effect between steps. With ``graph_at_end``
+    the store step only prepares the job's graph record (into ``graph_batches``): a worker writes
+    it with the job's end, in one transaction.
     """
 
     settings: Settings
@@ -69,6 +71,8 @@ class StepContext:
     inventory: Inventory | None = None
     report: Reporter = _silent
     job_id: str | None = None
+    graph_at_end: bool = False
+    graph_batches: list[GraphBatch] = dataclasses.field(default_factory=list)
 
 
 def _without_embedding(data: Any) -> Any:
@@ -190,6 +194,7 @@ def store(
     specs: Sequence[CircuitSpec],
     results: Sequence[SimulationResult],
     role_outputs: Sequence[Any] = (),
+    defer_to: list[GraphBatch] | None = None,
 ) -> dict[str, Any]:
     """Record the run in the graph: simulations linked to the job, and each role's output.
 
@@ -197,12 +202,16 @@ def store(
     ``llm_data`` (or ``report``) entity. Simulations already linked to the job (a re-run after a
     crash that got this far) are not recorded again. The whole run is prepared first and then
     written in one transaction: it is in the graph whole or not at all, thirty small writes pay
-    for one commit, and the store's write lock is held only while the statements run.
+    for one commit, and the store's write lock is held only while the statements run. With
+    ``defer_to`` the prepared batch is appended there for the caller to write.
     """
     batch = graph.batch()
     done = _recorded_circuits(graph, job_id) if job_id else {}
     ids = _prepare(batch, job_id, device, task, specs, results, role_outputs, done)
-    graph.write(batch, what="recording a job in the graph")
+    if defer_to is not None:
+        defer_to.append(batch)
+    else:
+        graph.write(batch, what="recording a job in the graph")
     return ids
 
 
@@ -338,6 +347,7 @@ def run_task(
                 specs=[spec],
                 results=[result],
                 role_outputs=outputs,
+                defer_to=ctx.graph_batches if ctx.graph_at_end else None,
             ),
         )
         if graph is not None
@@ -417,9 +427,16 @@ def run_circuits(
             task=None,
             specs=specs,
             results=results,
+            defer_to=ctx.graph_batches if ctx.graph_at_end else None,
         )
         timings["store"] = time.perf_counter() - start
-        ctx.report("store", 1.0, "recorded in the graph")
+        ctx.report(
+            "store",
+            1.0,
+            "graph record ready (written with the job's end)"
+            if ctx.graph_at_end
+            else "recorded in the graph",
+        )
     first = results[0] if len(results) == 1 and kind == "circuit" else None
     return JobResult(
         job_id=ctx.job_id or "",

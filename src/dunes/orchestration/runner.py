@@ -153,6 +153,7 @@ class DeviceRuntime:
             inventory=self.inventory,
             report=report,
             job_id=job_id,
+            graph_at_end=True,
         )
         try:
             result = self.run_request(ctx, kind, data)
@@ -173,9 +174,13 @@ class DeviceRuntime:
                 result=result.model_dump(mode="json"),
                 device=self.label,
                 earlier=steps,
+                graph=ctx.graph_batches,
             )
         except JobCancelledError as exc:
             return self._cancelled(job_id, str(exc), steps)
+        except DunesError as exc:  # the graph record could not be written: the job failed
+            log.warning("job %s could not be recorded: %s", job_id, exc)
+            return self._fail(job_id, f"recording the job failed: {exc}", steps)
         return "succeeded"
 
     def _cancelled(self, job_id: str, message: str, steps: list[StepEvent] | None = None) -> str:
@@ -253,14 +258,14 @@ class DeviceRuntime:
             maml=jsonable(outcome),
         )
 
-    def _fail(self, job_id: str, message: str) -> str:
+    def _fail(self, job_id: str, message: str, steps: list[StepEvent] | None = None) -> str:
         try:
             self.store.finish_job(
                 job_id,
                 status="failed",
                 message=message,
                 error=message,
-                earlier=self.journal.finish(job_id),
+                earlier=self.journal.finish(job_id) if steps is None else steps,
             )
         except JobCancelledError:
             return "cancelled"
