@@ -7,8 +7,9 @@
     simulate jobs with 1 and 2 workers, local and Celery, submitted at once (``submit_many``):
     3-qubit circuits (the job machinery alone) and 12-qubit ones with 1,000 shots (about 8 ms of
     simulation each); (d) what one recorded pipeline step costs (a job's step, progress and event
-    in one store transaction) and how many events a GHZ job writes. Everything is warmed up first;
-    latencies are medians. Redis database 12 is flushed and used.
+    in one store transaction) and how many events a GHZ job writes. Everything is warmed up
+    first; latencies are medians of runs that take turns, rep by rep, so all four see the same
+    machine. Redis database 12 is flushed and used.
 
     python bench/orchestrate.py [--reps 20] [--jobs 200] [--rounds 3] [--redis redis://127.0.0.1:6379/12]
 """
@@ -131,7 +132,8 @@ def celery_workers(settings: Settings, count: int, logs: Path) -> Iterator[list[
         client.close()
 
 
-def latency_in_process(settings: Settings, reps: int) -> float:
+def in_process_task(settings: Settings) -> Callable[[], None]:
+    """The GHZ task through the pipeline in this process: agents resident, graph written."""
     runtime = AgentRuntime(settings)
     store = open_store(settings)
     request = JobRequest(task=TASK)
@@ -144,44 +146,41 @@ def latency_in_process(settings: Settings, reps: int) -> float:
         result = pipeline.run_task(ctx, runtime, store, request)
         assert result.statevector is not None
 
-    once()
-    once()
-    return median_ms(once, reps)
+    return once
 
 
-def latency_orchestrator(orch: Orchestrator, reps: int) -> float:
+def submitted_task(orch: Orchestrator) -> Callable[[], None]:
     def once() -> None:
         result = orch.result(orch.submit(JobRequest(task=TASK)), timeout=300)
         assert result.status == "succeeded", result.error
 
-    once()
-    once()
-    return median_ms(once, reps)
+    return once
 
 
-def celery_and_noop(orch: Orchestrator, settings: Settings, reps: int) -> tuple[float, float]:
-    """The GHZ task over Celery and a raw no-op round trip, alternated so both see the same
-    machine (this one is shared and noisy); medians in ms."""
+def noop_round_trip(settings: Settings) -> Callable[[], None]:
+    """send_task + result.get of a task that does nothing, over the Redis result backend."""
     from dunes.constants import CPU_QUEUE
     from dunes.orchestration.executors.celery_app import NOOP_TASK, make_app
 
     app = make_app(settings)
 
-    def task() -> None:
-        result = orch.result(orch.submit(JobRequest(task=TASK)), timeout=300)
-        assert result.status == "succeeded", result.error
-
-    def noop() -> None:
+    def once() -> None:
         assert app.send_task(NOOP_TASK, args=[1], queue=CPU_QUEUE).get(timeout=60) == 1
 
-    for warm in (task, task, noop, noop):
-        warm()
-    tasks, noops = [], []
+    return once
+
+
+def interleaved(runs: dict[str, Callable[[], None]], reps: int) -> dict[str, float]:
+    """Median ms of each run, taking turns rep by rep so that all of them see the same machine
+    (it is shared and its speed drifts by tens of percent over minutes)."""
+    for run in runs.values():
+        run()
+        run()
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(reps):
-        tasks.append(median_ms(task, 1))
-        noops.append(median_ms(noop, 1))
-    app.close()
-    return statistics.median(tasks), statistics.median(noops)
+        for name, run in runs.items():
+            times[name].append(median_ms(run, 1))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def step_write(settings: Settings, reps: int) -> float:
@@ -265,29 +264,33 @@ def main() -> None:
     logs = base / "logs"
     logs.mkdir()
     load_before = os.getloadavg()[0]
-    rows: dict[str, float] = {}
 
-    rows["in-process pipeline (GHZ task)"] = latency_in_process(
-        settings_for(base, "inproc", args.redis), args.reps
-    )
-    with Orchestrator(settings_for(base, "local", args.redis), executor="local") as orch:
-        rows["local executor (GHZ task)"] = latency_orchestrator(orch, args.reps)
-        steps = events_per_job(orch)
-    rows["one recorded step (SQLite transaction)"] = step_write(
-        settings_for(base, "local", args.redis), args.reps
-    )
-    celery = settings_for(base, "celery", args.redis)
     server = redis_pid(args.redis)
-    with celery_workers(celery, 1, logs) as pids, Orchestrator(celery, executor="celery") as orch:
-        task_ms, noop_ms = celery_and_noop(orch, celery, args.reps)
-        rows["celery executor (GHZ task)"] = task_ms
-        rows["raw celery no-op round trip"] = noop_ms
-        one_celery = throughput(orch, args.jobs, args.rounds, lambda: pids + server)
+    local = settings_for(base, "local", args.redis)
+    celery = settings_for(base, "celery", args.redis)
+    with (
+        Orchestrator(local, executor="local") as local_orch,
+        celery_workers(celery, 1, logs) as pids,
+        Orchestrator(celery, executor="celery") as celery_orch,
+    ):
+        rows = interleaved(
+            {
+                "in-process pipeline (GHZ task)": in_process_task(
+                    settings_for(base, "inproc", args.redis)
+                ),
+                "local executor (GHZ task)": submitted_task(local_orch),
+                "celery executor (GHZ task)": submitted_task(celery_orch),
+                "raw celery no-op round trip": noop_round_trip(celery),
+            },
+            args.reps,
+        )
+        steps = events_per_job(local_orch)
+        rows["one recorded step (SQLite transaction)"] = step_write(local, args.reps)
+        one_celery = throughput(celery_orch, args.jobs, args.rounds, lambda: pids + server)
+        one_local = throughput(local_orch, args.jobs, args.rounds, local_pids(local_orch, server))
     celery2 = settings_for(base, "celery2", args.redis)
     with celery_workers(celery2, 2, logs) as pids, Orchestrator(celery2, executor="celery") as orch:
         two_celery = throughput(orch, args.jobs, args.rounds, lambda: pids + server)
-    with Orchestrator(settings_for(base, "local1", args.redis, 1), executor="local") as orch:
-        one_local = throughput(orch, args.jobs, args.rounds, local_pids(orch, server))
     with Orchestrator(settings_for(base, "local2", args.redis, 2), executor="local") as orch:
         two_local = throughput(orch, args.jobs, args.rounds, local_pids(orch, server))
     load_after = os.getloadavg()[0]
