@@ -8,10 +8,11 @@
     3-qubit circuits (the job machinery alone) and 12-qubit ones with 1,000 shots (about 8 ms of
     simulation each); (d) what one recorded pipeline step costs (a job's step, progress and event
     in one store transaction) and how many events a GHZ job writes. Everything is warmed up
-    first; latencies are medians of runs that take turns, rep by rep, so all four see the same
-    machine. Redis database 12 is flushed and used.
+    first; latencies are medians of runs that take turns rep by rep, and the four throughput
+    setups take turns round by round, so what is compared saw the same machine. Redis databases
+    12 and 11 (the 2-worker Celery setup) are flushed and used.
 
-    python bench/orchestrate.py [--reps 20] [--jobs 200] [--rounds 3] [--redis redis://127.0.0.1:6379/12]
+    python bench/orchestrate.py [--reps 20] [--jobs 200] [--rounds 3] [--redis URL] [--redis2 URL]
 """
 
 from __future__ import annotations
@@ -215,29 +216,38 @@ def busy_cpu(pids: list[int]) -> float:
     return time.process_time() + sum(cpu_seconds(pid) for pid in pids)
 
 
+def throughput_round(
+    orch: Orchestrator, jobs: int, circuit: str, shots: int, watched: list[int]
+) -> tuple[float, float]:
+    """(jobs per second, cores kept busy) of one round: all jobs submitted at once, then every
+    result awaited. The cores count this process and ``watched`` (the workers and Redis)."""
+    cpu, start = busy_cpu(watched), time.perf_counter()
+    ids = orch.submit_many([JobRequest(circuit=circuit, shots=shots, seed=i) for i in range(jobs)])
+    for job_id in ids:
+        result = orch.result(job_id, timeout=600)
+        assert result.status == "succeeded", result.error
+    wall = time.perf_counter() - start
+    return jobs / wall, (busy_cpu(watched) - cpu) / wall
+
+
 def throughput(
-    orch: Orchestrator, jobs: int, rounds: int, pids: Callable[[], list[int]]
-) -> dict[str, tuple[float, float]]:
-    """(jobs per second, cores kept busy) for each workload, medians of ``rounds``: all jobs
-    submitted at once, then every result awaited. The cores count this process and ``pids()``
-    (the workers and Redis)."""
+    setups: dict[str, tuple[Orchestrator, Callable[[], list[int]]]], jobs: int, rounds: int
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """(setup, workload) -> median (jobs/s, cores busy) over ``rounds``; the setups take turns
+    round by round, so a 1-worker and a 2-worker run see the same machine."""
     out = {}
     for name, (circuit, shots) in WORKLOADS.items():
-        orch.result(orch.submit(JobRequest(circuit=circuit, shots=shots)), timeout=300)
-        watched = pids()
-        rates, cores = [], []
+        runs: dict[str, list[tuple[float, float]]] = {setup: [] for setup in setups}
+        for orch, _ in setups.values():
+            orch.result(orch.submit(JobRequest(circuit=circuit, shots=shots)), timeout=300)
         for _ in range(rounds):
-            cpu, start = busy_cpu(watched), time.perf_counter()
-            ids = orch.submit_many(
-                [JobRequest(circuit=circuit, shots=shots, seed=i) for i in range(jobs)]
+            for setup, (orch, pids) in setups.items():
+                runs[setup].append(throughput_round(orch, jobs, circuit, shots, pids()))
+        for setup, values in runs.items():
+            out[setup, name] = (
+                statistics.median(v[0] for v in values),
+                statistics.median(v[1] for v in values),
             )
-            for job_id in ids:
-                result = orch.result(job_id, timeout=600)
-                assert result.status == "succeeded", result.error
-            wall = time.perf_counter() - start
-            rates.append(jobs / wall)
-            cores.append((busy_cpu(watched) - cpu) / wall)
-        out[name] = (statistics.median(rates), statistics.median(cores))
     return out
 
 
@@ -258,8 +268,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (median)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    parser.add_argument(
+        "--redis2", default="redis://127.0.0.1:6379/11", help="for the 2-worker Celery setup"
+    )
     args = parser.parse_args()
-    redis.Redis.from_url(args.redis).flushdb()
+    for url in (args.redis, args.redis2):
+        redis.Redis.from_url(url).flushdb()
     base = Path(tempfile.mkdtemp(prefix="dunes-bench-orch-"))
     logs = base / "logs"
     logs.mkdir()
@@ -268,10 +282,15 @@ def main() -> None:
     server = redis_pid(args.redis)
     local = settings_for(base, "local", args.redis)
     celery = settings_for(base, "celery", args.redis)
+    # The 2-worker Celery setup gets a Redis database of its own: both consume dunes.cpu.
+    celery2 = settings_for(base, "celery2", args.redis2)
     with (
         Orchestrator(local, executor="local") as local_orch,
+        Orchestrator(settings_for(base, "local2", args.redis, 2), executor="local") as local2,
         celery_workers(celery, 1, logs) as pids,
+        celery_workers(celery2, 2, logs) as pids2,
         Orchestrator(celery, executor="celery") as celery_orch,
+        Orchestrator(celery2, executor="celery") as celery2_orch,
     ):
         rows = interleaved(
             {
@@ -286,13 +305,16 @@ def main() -> None:
         )
         steps = events_per_job(local_orch)
         rows["one recorded step (SQLite transaction)"] = step_write(local, args.reps)
-        one_celery = throughput(celery_orch, args.jobs, args.rounds, lambda: pids + server)
-        one_local = throughput(local_orch, args.jobs, args.rounds, local_pids(local_orch, server))
-    celery2 = settings_for(base, "celery2", args.redis)
-    with celery_workers(celery2, 2, logs) as pids, Orchestrator(celery2, executor="celery") as orch:
-        two_celery = throughput(orch, args.jobs, args.rounds, lambda: pids + server)
-    with Orchestrator(settings_for(base, "local2", args.redis, 2), executor="local") as orch:
-        two_local = throughput(orch, args.jobs, args.rounds, local_pids(orch, server))
+        rates = throughput(
+            {
+                "celery 1": (celery_orch, lambda: pids + server),
+                "celery 2": (celery2_orch, lambda: pids2 + server),
+                "local 1": (local_orch, local_pids(local_orch, server)),
+                "local 2": (local2, local_pids(local2, server)),
+            },
+            args.jobs,
+            args.rounds,
+        )
     load_after = os.getloadavg()[0]
 
     inproc = rows["in-process pipeline (GHZ task)"]
@@ -318,31 +340,23 @@ def main() -> None:
     )
     print(f"| celery overhead / raw round trip | {celery_over / floor:.2f}x | <= 2x |")
     for name in WORKLOADS:
-        for executor, one, two in (
-            ("celery", one_celery, two_celery),
-            ("local", one_local, two_local),
-        ):
+        for executor in ("celery", "local"):
+            one, two = rates[f"{executor} 1", name][0], rates[f"{executor} 2", name][0]
             print(
                 f"| {executor} throughput 2 workers / 1, {name} jobs "
-                f"({two[name][0]:.1f} / {one[name][0]:.1f} jobs/s) "
-                f"| {two[name][0] / one[name][0]:.2f}x | >= 1.7x |"
+                f"({two:.1f} / {one:.1f} jobs/s) | {two / one:.2f}x | >= 1.7x |"
             )
     cores = os.cpu_count() or 1
     print()
     print(
-        f"| throughput run | cores busy, 1 worker | cores busy, 2 workers "
+        "| throughput run | cores busy, 1 worker | cores busy, 2 workers "
         f"| ceiling for 2 workers ({cores} cores / cores busy with 1) |"
     )
     print("|---|---|---|---|")
     for name in WORKLOADS:
-        for executor, one, two in (
-            ("celery", one_celery, two_celery),
-            ("local", one_local, two_local),
-        ):
-            print(
-                f"| {executor}, {name} | {one[name][1]:.2f} | {two[name][1]:.2f} "
-                f"| {cores / one[name][1]:.2f}x |"
-            )
+        for executor in ("celery", "local"):
+            one, two = rates[f"{executor} 1", name][1], rates[f"{executor} 2", name][1]
+            print(f"| {executor}, {name} | {one:.2f} | {two:.2f} | {cores / one:.2f}x |")
     print(f"\nevents of one GHZ job ({len(steps)}): {', '.join(steps)}")
     print(
         f"{args.jobs} jobs per workload (3-qubit: '{TINY}', 100 shots; 12-qubit: "
