@@ -195,6 +195,10 @@ def test_steps_and_end_of_a_running_job(store: GraphStore) -> None:
     store.create_job(job_id="R2", kind="task", input={})
     store.update_job("R2", status="cancelled")
     assert store.record_steps("R2", [step("plan", 0.2)]) == "cancelled"
+    late = store.get_job("R2")
+    assert (late.step, late.progress) != ("plan", 0.2)  # a job that is over stays as it ended
+    assert store.record_steps("R1", [step("late", 0.5)]) == "succeeded"
+    assert (store.get_job("R1").step, len(store.job_events("R1"))) == ("done", 5)
     with pytest.raises(JobCancelledError):
         store.finish_job("R2", status="succeeded", message="too late")
     with pytest.raises(InvalidInputError, match="final status"):

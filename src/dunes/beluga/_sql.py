@@ -133,7 +133,10 @@ class _Statements:
         # The hot path of every job, prebuilt: a step, a start, an end, a new job.
         self.set_step = (
             jobs.update()
-            .where(jobs.c.id == bindparam("b_job_id"))
+            .where(
+                jobs.c.id == bindparam("b_job_id"),
+                jobs.c.status.not_in(sorted(TERMINAL_STATUSES)),
+            )
             .values(
                 step=bindparam("b_step"),
                 progress=bindparam("b_progress"),

@@ -238,7 +238,7 @@ class JobStore:
     def record_steps(self, job_id: str, steps: Sequence[StepEvent]) -> str:
         """Steps of a running job, in one transaction: the job takes the last one's step and
         progress, and each step becomes an event, in order. Returns the job's status, so the
-        caller sees a cancel that happened meanwhile.
+        caller sees a cancel that happened meanwhile; a job that is over is left as it is.
 
         The hot path of every job: prebuilt statements, nothing read back but the status.
 
@@ -261,7 +261,11 @@ class JobStore:
                 },
             ).scalar()
             if status is None:
-                raise JobNotFoundError(f"no job {job_id}", field="job_id")
+                # Over already (or unknown): a late step changes nothing.
+                status = conn.execute(self._sql.job_status, {"b_job_id": job_id}).scalar()
+                if status is None:
+                    raise JobNotFoundError(f"no job {job_id}", field="job_id")
+                return str(status)
             self._append_events(conn, job_id, steps)
             return str(status)
 
