@@ -300,8 +300,7 @@ def gather(store: GraphStore, parent: str, *, worker: str) -> bool:
         message = (
             f"batch chunk {bad.input.get('index')} (circuits from {offset}) {bad.status}: {reason}"
         )
-        store.update_job(parent, status="failed", error=message, step="failed", progress=1.0)
-        store.add_job_event(parent, step="failed", progress=1.0, message=message, status="failed")
+        store.finish_job(parent, status="failed", message=message, error=message)
         return True
     results: list[Any] = []
     graph: dict[str, Any] = {"chunks": []}
@@ -326,20 +325,13 @@ def gather(store: GraphStore, parent: str, *, worker: str) -> bool:
         graph=graph,
         timings=timings,
     )
-    store.update_job(
+    store.finish_job(
         parent,
         status="succeeded",
-        progress=1.0,
         step="done",
+        message=f"{len(results)} results from {total} chunk(s) on {', '.join(devices)}",
         result=result.model_dump(mode="json"),
         device=devices[0] if devices else None,
-    )
-    store.add_job_event(
-        parent,
-        step="done",
-        progress=1.0,
-        message=f"{len(results)} results from {total} chunk(s) on {', '.join(devices)}",
-        status="succeeded",
     )
     return True
 

@@ -175,9 +175,9 @@ class Orchestrator:
             executor.dispatch(chunk_id(job_id, index), device=slots[index % len(slots)])
 
     def _fail(self, job_id: str, message: str) -> None:
-        store = self.store
-        store.update_job(job_id, status="failed", error=message, step="submit")
-        store.add_job_event(job_id, step="submit", progress=0.0, message=message, status="failed")
+        self.store.finish_job(
+            job_id, status="failed", step="submit", message=message, error=message
+        )
 
     def status(self, job_id: str) -> Job:
         """Where the job stands.

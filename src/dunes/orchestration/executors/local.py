@@ -418,11 +418,9 @@ class LocalExecutor:
         while queue:
             job_id, _ = queue.popleft()
             try:
-                store = self._store()
-                store.update_job(job_id, status="failed", error=message, step="failed")
-                store.add_job_event(
-                    job_id, step="failed", progress=1.0, message=message, status="failed"
-                )
+                self._store().finish_job(job_id, status="failed", message=message, error=message)
+            except JobError:
+                pass  # it ended otherwise meanwhile (cancelled)
             except Exception:
                 log.exception("could not fail job %s", job_id)
             self._finish(job_id, "failed")
@@ -440,19 +438,14 @@ class LocalExecutor:
             log.exception("could not fail job %s", job_id)
 
     def _fail_lost(self, job_id: str, worker: _Worker, code: int | None) -> None:
+        message = (
+            f"worker process for {worker.device.id} died (exit code {code}) during the job; "
+            "the job was not retried. Check memory (dunes doctor) and resubmit"
+        )
         try:
-            store = self._store()
-            job = store.get_job(job_id)
-            if job.status in ("succeeded", "failed", "cancelled"):
-                return
-            message = (
-                f"worker process for {worker.device.id} died (exit code {code}) during the job; "
-                "the job was not retried. Check memory (dunes doctor) and resubmit"
-            )
-            store.update_job(job_id, status="failed", error=message, step="failed")
-            store.add_job_event(
-                job_id, step="failed", progress=1.0, message=message, status="failed"
-            )
+            self._store().finish_job(job_id, status="failed", message=message, error=message)
+        except JobError:
+            pass  # it ended before the worker died
         except Exception:
             log.exception("could not record the loss of job %s", job_id)
 
