@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
@@ -66,3 +69,28 @@ def test_run_retries_lock_errors_then_gives_a_store_error(settings: Settings) ->
         with pytest.raises(StoreError, match="no such table"):
             db.run(store.engine, lambda conn: (calls.append(1), broken(conn)), what="read")
         assert len(calls) == 1  # not a lock problem: no retry
+
+
+def test_writers_queue_on_one_lock_per_file_and_process(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_store(settings) as first, open_store(settings) as second:
+        queue = db.writer_queue(first.engine)
+        assert queue is not None and queue is db.writer_queue(second.engine)
+        assert queue.path.endswith("beluga.sqlite3-writer")
+        # Held by one writer, the file lock keeps a writer of another process waiting.
+        with queue.turn():
+            code = (
+                "import fcntl, os, sys\n"
+                f"fd = os.open({queue.path!r}, os.O_RDWR)\n"
+                "try:\n"
+                "    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+                "except BlockingIOError:\n"
+                "    sys.exit(3)\n"
+            )
+            assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 3
+        # A forked child gets a queue (and a lock file descriptor) of its own.
+        real = os.getpid()
+        monkeypatch.setattr(os, "getpid", lambda: real + 1)
+        assert db.writer_queue(first.engine) is not queue
+    assert db.writer_queue(db.make_engine("sqlite://")) is None  # in-memory: nothing to share

@@ -134,7 +134,7 @@ class WriterQueue:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
-_queues: dict[str, WriterQueue] = {}
+_queues: dict[tuple[int, str], WriterQueue] = {}
 _queues_lock = threading.Lock()
 
 
@@ -145,12 +145,22 @@ def writer_queue(engine: Engine) -> WriterQueue | None:
     database = engine.url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    queue = _queues.get(database)
+    # Per process too: a forked child must open the lock file itself (a descriptor shared with
+    # its parent would share the lock) and must not inherit a thread lock held at the fork.
+    key = (os.getpid(), database)
+    queue = _queues.get(key)
     if queue is None:
         with _queues_lock:
             path = str(Path(database).resolve())
-            queue = next((q for q in _queues.values() if q.path == f"{path}-writer"), None)
-            queue = _queues[database] = queue or WriterQueue(path)
+            queue = next(
+                (
+                    q
+                    for (pid, _), q in _queues.items()
+                    if pid == key[0] and q.path == f"{path}-writer"
+                ),
+                None,
+            )
+            queue = _queues[key] = queue or WriterQueue(path)
     return queue
 
 
