@@ -178,6 +178,8 @@ class DeviceRuntime:
             )
         except JobCancelledError as exc:
             return self._cancelled(job_id, str(exc), steps)
+        except JobError:  # it ended otherwise meanwhile (e.g. the hard limit); that end stands
+            return "failed"
         except DunesError as exc:  # the graph record could not be written: the job failed
             log.warning("job %s could not be recorded: %s", job_id, exc)
             return self._fail(job_id, f"recording the job failed: {exc}", steps)
