@@ -113,17 +113,21 @@ class _Statements:
         )
         self.insert_event = job_events.insert()
         # The next seq computed inside the INSERT: one statement, under the job's row lock.
-        self.append_event = job_events.insert().from_select(
-            ["job_id", "seq", "at", "step", "progress", "message", "status"],
-            select(
-                bindparam("b_job_id", type_=String()),
-                func.coalesce(func.max(job_events.c.seq), 0) + 1,
-                bindparam("b_at", type_=UTCDateTime()),
-                bindparam("b_step", type_=String()),
-                bindparam("b_progress", type_=job_events.c.progress.type),
-                bindparam("b_message", type_=String()),
-                bindparam("b_status", type_=String()),
-            ).where(job_events.c.job_id == bindparam("b_job_id")),
+        self.append_event = (
+            job_events.insert()
+            .from_select(
+                ["job_id", "seq", "at", "step", "progress", "message", "status"],
+                select(
+                    bindparam("b_job_id", type_=String()),
+                    func.coalesce(func.max(job_events.c.seq), 0) + 1,
+                    bindparam("b_at", type_=UTCDateTime()),
+                    bindparam("b_step", type_=String()),
+                    bindparam("b_progress", type_=job_events.c.progress.type),
+                    bindparam("b_message", type_=String()),
+                    bindparam("b_status", type_=String()),
+                ).where(job_events.c.job_id == bindparam("b_job_id")),
+            )
+            .returning(job_events.c.seq)
         )
         self.insert_claim = (
             dialect_insert(job_claims)
@@ -131,12 +135,10 @@ class _Statements:
             .returning(job_claims.c.job_id)
         )
         # The hot path of every job, prebuilt: a step, a start, an end, a new job.
+        not_over = jobs.c.status.not_in(sorted(TERMINAL_STATUSES))
         self.set_step = (
             jobs.update()
-            .where(
-                jobs.c.id == bindparam("b_job_id"),
-                jobs.c.status.not_in(sorted(TERMINAL_STATUSES)),
-            )
+            .where(jobs.c.id == bindparam("b_job_id"), not_over)
             .values(
                 step=bindparam("b_step"),
                 progress=bindparam("b_progress"),
@@ -159,10 +161,7 @@ class _Statements:
         )
         self.finish = (
             jobs.update()
-            .where(
-                jobs.c.id == bindparam("b_job_id"),
-                jobs.c.status.not_in(sorted(TERMINAL_STATUSES)),
-            )
+            .where(jobs.c.id == bindparam("b_job_id"), not_over)
             .values(
                 status=bindparam("b_status"),
                 step=bindparam("b_step"),

@@ -184,7 +184,9 @@ class JobStore:
                 fraction = 1.0
             else:
                 fraction = record.progress
-            self._append_event(conn, job_id, step, fraction, message, status)
+            self._append_events(
+                conn, job_id, [StepEvent(step, fraction, message, _now())], last_status=status
+            )
             return record
 
         return self._write(work, "advancing a job")
@@ -218,7 +220,9 @@ class JobStore:
                 self._sql.start,
                 {"b_job_id": job_id, "b_device": device, "b_worker": worker, "b_now": now},
             )
-            self._append_event(conn, job_id, "start", 0.0, message, "running", at=now)
+            self._append_events(
+                conn, job_id, [StepEvent("start", 0.0, message, now)], last_status="running"
+            )
             started = row["started_at"] or now
             return _job(
                 {
@@ -246,7 +250,7 @@ class JobStore:
             JobNotFoundError: no such job.
         """
         if not steps:
-            return self.get_job(job_id).status
+            return self.job_status(job_id)
         last = steps[-1]
         progress = _check_fraction(last.progress, "progress")
 
@@ -260,12 +264,8 @@ class JobStore:
                     "b_now": last.at,
                 },
             ).scalar()
-            if status is None:
-                # Over already (or unknown): a late step changes nothing.
-                status = conn.execute(self._sql.job_status, {"b_job_id": job_id}).scalar()
-                if status is None:
-                    raise JobNotFoundError(f"no job {job_id}", field="job_id")
-                return str(status)
+            if status is None:  # over already (or unknown): a late step changes nothing
+                return self._status(conn, job_id)
             self._append_events(conn, job_id, steps)
             return str(status)
 
@@ -320,9 +320,7 @@ class JobStore:
                 },
             ).first()
             if ended is None:
-                current = conn.execute(self._sql.job_status, {"b_job_id": job_id}).scalar()
-                if current is None:
-                    raise JobNotFoundError(f"no job {job_id}", field="job_id")
+                current = self._status(conn, job_id)
                 error_cls = JobCancelledError if current == "cancelled" else JobError
                 raise error_cls(f"job {job_id} is already {current}; it cannot become {status}")
             for batch in graph:
@@ -370,30 +368,6 @@ class JobStore:
         conn.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
         return _job({**row, **values})  # type: ignore[arg-type]
 
-    def _append_event(
-        self,
-        conn: Connection,
-        job_id: str,
-        step: str,
-        progress: float,
-        message: str,
-        status: str | None,
-        *,
-        at: datetime | None = None,
-    ) -> None:
-        """Append an event; the caller holds the job's row lock, which orders ``seq``."""
-        conn.execute(
-            self._sql.append_event,
-            {
-                "b_job_id": job_id,
-                "b_at": at or _now(),
-                "b_step": str(step)[:ID_LENGTH],
-                "b_progress": progress,
-                "b_message": str(message),
-                "b_status": status,
-            },
-        )
-
     def _append_events(
         self,
         conn: Connection,
@@ -401,11 +375,26 @@ class JobStore:
         events: Sequence[StepEvent],
         *,
         last_status: str | None = None,
-    ) -> None:
-        """Append several events, the last with ``last_status``, in two statements (the next
-        seq, then one insert of all); the caller holds the job's row lock."""
-        if not events:
-            return
+    ) -> int:
+        """Append events (at least one), the last with ``last_status``; returns the last one's
+        seq. One statement for one event (the next seq computed inside it), two for several (the
+        next seq, then one insert of all). The caller holds the job's row lock, which orders seq.
+        """
+        if len(events) == 1:
+            event = events[0]
+            return int(
+                conn.execute(
+                    self._sql.append_event,
+                    {
+                        "b_job_id": job_id,
+                        "b_at": event.at,
+                        "b_step": str(event.step)[:ID_LENGTH],
+                        "b_progress": event.progress,
+                        "b_message": str(event.message),
+                        "b_status": last_status,
+                    },
+                ).scalar_one()
+            )
         seq = int(conn.execute(self._sql.max_seq, {"b_job_id": job_id}).scalar_one())
         conn.execute(
             self._sql.insert_event,
@@ -422,6 +411,7 @@ class JobStore:
                 for n, event in enumerate(events, start=1)
             ],
         )
+        return seq + len(events)
 
     def job_status(self, job_id: str) -> str:
         """A job's status alone (no input or result to decode).
@@ -430,13 +420,13 @@ class JobStore:
             JobNotFoundError: no such job.
         """
 
-        def work(conn: Connection) -> str:
-            status = conn.execute(self._sql.job_status, {"b_job_id": job_id}).scalar()
-            if status is None:
-                raise JobNotFoundError(f"no job {job_id}", field="job_id")
-            return str(status)
+        return self._read(lambda conn: self._status(conn, job_id), "reading a job's status")
 
-        return self._read(work, "reading a job's status")
+    def _status(self, conn: Connection, job_id: str) -> str:
+        status = conn.execute(self._sql.job_status, {"b_job_id": job_id}).scalar()
+        if status is None:
+            raise JobNotFoundError(f"no job {job_id}", field="job_id")
+        return str(status)
 
     def get_job(self, job_id: str) -> JobRecord:
         """Raises: JobNotFoundError: no such job."""
@@ -496,18 +486,9 @@ class JobStore:
         def work(conn: Connection) -> JobEventRecord:
             if conn.execute(self._sql.lock_job, {"b_job_id": job_id}).first() is None:
                 raise JobNotFoundError(f"no job {job_id}", field="job_id")
-            seq = conn.execute(self._sql.max_seq, {"b_job_id": job_id}).scalar_one()
-            values = {
-                "job_id": job_id,
-                "seq": int(seq) + 1,
-                "at": _now(),
-                "step": str(step)[:ID_LENGTH],
-                "progress": fraction,
-                "message": str(message),
-                "status": status,
-            }
-            conn.execute(self._sql.insert_event, values)
-            return _event(values)  # type: ignore[arg-type]
+            event = StepEvent(str(step)[:ID_LENGTH], fraction, str(message), _now())
+            seq = self._append_events(conn, job_id, [event], last_status=status)
+            return JobEventRecord(job_id=job_id, seq=seq, status=status, **event._asdict())
 
         return self._write(work, "adding a job event")
 
