@@ -161,24 +161,32 @@ class GraphStore(JobStore):
     ) -> str:
         """Store a thing; its id is the sha256 of its canonical content unless ``id`` is given,
         so the same content stored twice is one node."""
-        values = node_row("entity", kind, data, id, embedding, label)
-        self._write(lambda conn: self._apply_node(conn, values), "storing an entity")
-        return str(values["id"])
+        return self._add_node("entity", kind, data, id, embedding, label)
 
     def add_activity(
         self, kind: str, data: Any, *, id: str | None = None, label: str | None = None
     ) -> str:
         """Store something that happened (a random id unless given; re-adding replaces data)."""
-        values = node_row("activity", kind, data, id, None, label)
-        self._write(lambda conn: self._apply_node(conn, values), "storing an activity")
-        return str(values["id"])
+        return self._add_node("activity", kind, data, id, None, label)
 
     def add_agent(
         self, kind: str, data: Any, *, id: str | None = None, label: str | None = None
     ) -> str:
         """Store who or what acted (device, worker, model, user); content-addressed unless ``id``."""
-        values = node_row("agent", kind, data, id, None, label)
-        self._write(lambda conn: self._apply_node(conn, values), "storing an agent")
+        return self._add_node("agent", kind, data, id, None, label)
+
+    def _add_node(
+        self,
+        category: Category,
+        kind: str,
+        data: Any,
+        node_id: str | None,
+        embedding: Sequence[float] | np.ndarray | None,
+        label: str | None,
+    ) -> str:
+        """Prepare the node, then write it in a transaction of its own (or the open unit's)."""
+        values = node_row(category, kind, data, node_id, embedding, label)
+        self._write(lambda conn: self._apply_node(conn, values), f"storing an {category}")
         return str(values["id"])
 
     def _put_node(

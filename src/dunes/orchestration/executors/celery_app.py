@@ -273,16 +273,20 @@ class Beacon:
         """The job left this worker; with ``done`` wake whoever waits for it (one round trip)."""
         pipe = self.client.pipeline(transaction=False)
         if done:
-            pipe.rpush(key_done(job_id), "1")
-            pipe.expire(key_done(job_id), DONE_TTL_S)
+            _push_done(pipe, job_id)
         pipe.hdel(key_inflight(self.state.instance), job_id)
         pipe.execute()
 
     def done(self, job_id: str) -> None:
         pipe = self.client.pipeline(transaction=False)
-        pipe.rpush(key_done(job_id), "1")
-        pipe.expire(key_done(job_id), DONE_TTL_S)
+        _push_done(pipe, job_id)
         pipe.execute()
+
+
+def _push_done(pipe: Any, job_id: str) -> None:
+    """Queue the 'job is done' mark that waiters rotate (see ``CeleryExecutor.wait``)."""
+    pipe.rpush(key_done(job_id), "1")
+    pipe.expire(key_done(job_id), DONE_TTL_S)
 
 
 class Watchdog:

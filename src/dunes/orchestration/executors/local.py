@@ -417,37 +417,32 @@ class LocalExecutor:
         queue = self._pending.get(device_id)
         while queue:
             job_id, _ = queue.popleft()
-            try:
-                self._store().finish_job(job_id, status="failed", message=message, error=message)
-            except JobError:
-                pass  # it ended otherwise meanwhile (cancelled)
-            except Exception:
-                log.exception("could not fail job %s", job_id)
+            self._fail_job(job_id, message)
             self._finish(job_id, "failed")
 
     def _fail_unstarted(self, job_id: str, message: str) -> None:
         """Fail a job handed to a worker that has not started it; its claim makes the worker
         skip it (and loses to a worker that did start it meanwhile)."""
-        try:
-            store = self._store()
-            if store.claim_job(job_id, worker="local-executor"):
-                store.finish_job(job_id, status="failed", message=message, error=message)
-        except JobError:
-            pass  # it ended otherwise meanwhile
-        except Exception:
-            log.exception("could not fail job %s", job_id)
+        self._fail_job(job_id, message, claim=True)
 
     def _fail_lost(self, job_id: str, worker: _Worker, code: int | None) -> None:
-        message = (
+        self._fail_job(
+            job_id,
             f"worker process for {worker.device.id} died (exit code {code}) during the job; "
-            "the job was not retried. Check memory (dunes doctor) and resubmit"
+            "the job was not retried. Check memory (dunes doctor) and resubmit",
         )
+
+    def _fail_job(self, job_id: str, message: str, *, claim: bool = False) -> None:
+        """Record ``job_id`` as failed; a job that ended otherwise meanwhile keeps that end.
+        With ``claim``, only if no worker has claimed (started) it."""
         try:
-            self._store().finish_job(job_id, status="failed", message=message, error=message)
+            store = self._store()
+            if not claim or store.claim_job(job_id, worker="local-executor"):
+                store.finish_job(job_id, status="failed", message=message, error=message)
         except JobError:
-            pass  # it ended before the worker died
+            pass
         except Exception:
-            log.exception("could not record the loss of job %s", job_id)
+            log.exception("could not fail job %s", job_id)
 
     _store_obj: Any = None
 
