@@ -61,9 +61,9 @@ class StepContext:
     """What the steps of one job share: settings, the device they run on, and a reporter.
 
     ``report(step, progress, message)`` records progress and raises ``JobCancelledError`` when the
-    job was cancelled meanwhile, so cancellation takes effect between steps. With ``graph_at_end``
-    the store step only prepares the job's graph record (into ``graph_batches``): a worker writes
-    it with the job's end, in one transaction.
+    job was cancelled meanwhile, so cancellation takes effect between steps. When
+    ``graph_batches`` is a list, the store step only prepares the job's graph record into it: a
+    worker writes it with the job's end, in one transaction.
     """
 
     settings: Settings
@@ -71,8 +71,7 @@ class StepContext:
     inventory: Inventory | None = None
     report: Reporter = _silent
     job_id: str | None = None
-    graph_at_end: bool = False
-    graph_batches: list[GraphBatch] = dataclasses.field(default_factory=list)
+    graph_batches: list[GraphBatch] | None = None
 
 
 def _without_embedding(data: Any) -> Any:
@@ -347,7 +346,7 @@ def run_task(
                 specs=[spec],
                 results=[result],
                 role_outputs=outputs,
-                defer_to=ctx.graph_batches if ctx.graph_at_end else None,
+                defer_to=ctx.graph_batches,
             ),
         )
         if graph is not None
@@ -427,14 +426,14 @@ def run_circuits(
             task=None,
             specs=specs,
             results=results,
-            defer_to=ctx.graph_batches if ctx.graph_at_end else None,
+            defer_to=ctx.graph_batches,
         )
         timings["store"] = time.perf_counter() - start
         ctx.report(
             "store",
             1.0,
             "graph record ready (written with the job's end)"
-            if ctx.graph_at_end
+            if ctx.graph_batches is not None
             else "recorded in the graph",
         )
     first = results[0] if len(results) == 1 and kind == "circuit" else None

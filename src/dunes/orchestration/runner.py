@@ -153,7 +153,7 @@ class DeviceRuntime:
             inventory=self.inventory,
             report=report,
             job_id=job_id,
-            graph_at_end=True,
+            graph_batches=[],
         )
         try:
             result = self.run_request(ctx, kind, data)
@@ -174,7 +174,7 @@ class DeviceRuntime:
                 result=result.model_dump(mode="json"),
                 device=self.label,
                 earlier=steps,
-                graph=ctx.graph_batches,
+                graph=ctx.graph_batches or (),
             )
         except JobCancelledError as exc:
             return self._cancelled(job_id, str(exc), steps)

@@ -139,11 +139,11 @@ class Orchestrator:
     def _parse(request: JobRequest | dict[str, Any], index: int, count: int) -> JobRequest:
         if isinstance(request, JobRequest):
             return request
-        if count == 1:
-            return parse_model(JobRequest, request)
         try:
             return parse_model(JobRequest, request)
         except InvalidInputError as exc:
+            if count == 1:
+                raise
             field = f"requests[{index}]" + (f".{exc.field}" if exc.field else "")
             raise InvalidInputError(f"request {index}: {exc.message}", field=field) from exc
 
