@@ -143,8 +143,9 @@ def test_start_job_claims_and_runs_once(store: GraphStore) -> None:
     )
     assert running.started_at is not None
     # A redelivered message for the same attempt gets nothing to do.
-    assert store.start_job("S1", claim="S1", worker="w2", device="cpu", message="again") is None
+    assert store.start_job("S1", claim="S1", worker="w2", device="cuda:1", message="again") is None
     assert [(e.step, e.status) for e in store.job_events("S1")] == [("start", "running")]
+    assert store.get_job("S1") == running  # the refused start left no trace
     store.create_job(job_id="S2", kind="task", input={})
     store.update_job("S2", status="cancelled")
     assert store.start_job("S2", claim="S2", worker="w1", device="cpu", message="x") is None

@@ -30,6 +30,18 @@ def test_soft_limit_fires_once_and_not_after_the_job() -> None:
     assert len(said) == 1
 
 
+def test_a_shorter_limit_after_a_longer_one_fires_on_time() -> None:
+    """The thread sleeps until the deadline it knows; a job with an earlier one must wake it."""
+    dog = Watchdog()
+    fired = threading.Event()
+    with dog.limits(60, 120, on_soft=lambda m: fired.set(), on_hard=lambda: None):
+        time.sleep(0.05)  # the thread now sleeps until 60 s from the start
+    start = time.monotonic()
+    with dog.limits(0.05, 120, on_soft=lambda m: fired.set(), on_hard=lambda: None):
+        assert fired.wait(5)
+    assert time.monotonic() - start < 2
+
+
 def test_hard_limit_runs_its_handler_and_exits_70(tmp_path: Path) -> None:
     marker = tmp_path / "hard"
     code = (

@@ -146,9 +146,10 @@ class _Statements:
             )
             .returning(jobs.c.status)
         )
+        # A start that takes the row (its lock, on PostgreSQL) and returns it, unless it is over.
         self.start = (
             jobs.update()
-            .where(jobs.c.id == bindparam("b_job_id"))
+            .where(jobs.c.id == bindparam("b_job_id"), not_over)
             .values(
                 status="running",
                 progress=0.0,
@@ -158,6 +159,7 @@ class _Statements:
                 updated_at=bindparam("b_now"),
                 started_at=func.coalesce(jobs.c.started_at, bindparam("b_now")),
             )
+            .returning(*jobs.c)
         )
         self.finish = (
             jobs.update()

@@ -38,6 +38,10 @@ def _event(row: RowMapping) -> JobEventRecord:
     )
 
 
+class _NotStarted(Exception):
+    """A job that is over or claimed already: its start is rolled back."""
+
+
 class JobStore:
     """The job records: create, change, read and claim jobs, with their events.
 
@@ -206,38 +210,33 @@ class JobStore:
         _check_id(worker, "worker")
         device = str(device)
 
-        def work(conn: Connection) -> JobRecord | None:
-            row = self._lock_job_row(conn, job_id)
-            if row["status"] in TERMINAL_STATUSES:
-                return None
+        def work(conn: Connection) -> JobRecord:
             now = _now()
+            row = (
+                conn.execute(
+                    self._sql.start,
+                    {"b_job_id": job_id, "b_device": device, "b_worker": worker, "b_now": now},
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:  # over already (or unknown: that raises)
+                self._status(conn, job_id)
+                raise _NotStarted
             won = conn.execute(
                 self._sql.insert_claim, {"job_id": claim, "worker": worker, "claimed_at": now}
             ).first()
-            if won is None:
-                return None
-            conn.execute(
-                self._sql.start,
-                {"b_job_id": job_id, "b_device": device, "b_worker": worker, "b_now": now},
-            )
+            if won is None:  # claimed before: roll the start back
+                raise _NotStarted
             self._append_events(
                 conn, job_id, [StepEvent("start", 0.0, message, now)], last_status="running"
             )
-            started = row["started_at"] or now
-            return _job(
-                {
-                    **row,
-                    "status": "running",
-                    "progress": 0.0,
-                    "step": "start",
-                    "device": device,
-                    "worker": worker,
-                    "updated_at": now,
-                    "started_at": started,
-                }
-            )
+            return _job(row)
 
-        return self._write(work, "starting a job")
+        try:
+            return self._write(work, "starting a job")
+        except _NotStarted:
+            return None
 
     def record_steps(self, job_id: str, steps: Sequence[StepEvent]) -> str:
         """Steps of a running job, in one transaction: the job takes the last one's step and

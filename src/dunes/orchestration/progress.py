@@ -54,6 +54,7 @@ class ProgressJournal:
         with self._changed:
             if job_id in self._cancelled:
                 raise JobCancelledError(f"job {job_id} was cancelled during step {step}")
+            idle = not self._pending
             since, steps = self._pending.get(job_id, (time.monotonic(), []))
             steps.append(event)
             self._pending[job_id] = (since, steps)
@@ -62,7 +63,10 @@ class ProgressJournal:
                     target=self._write_forever, name="dunes-progress", daemon=True
                 )
                 self._thread.start()
-            self._changed.notify_all()
+            elif idle:
+                # Only a thread with nothing pending sleeps without a deadline; otherwise it
+                # wakes at the oldest step's, which a newer step does not move.
+                self._changed.notify_all()
 
     def finish(self, job_id: str) -> list[StepEvent]:
         """The steps of ``job_id`` not written yet, once no write of its steps is in flight.

@@ -303,6 +303,8 @@ class Watchdog:
         self._limits: tuple[float, float, Callable[[str], None], Callable[[], None], str] | None
         self._limits = None
         self._thread: threading.Thread | None = None
+        #: When the thread looks at the limits next (it is not woken for a later deadline).
+        self._wake_at = math.inf
 
     @contextlib.contextmanager
     def limits(
@@ -324,24 +326,25 @@ class Watchdog:
                     target=self._watch, name="dunes-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._changed.notify_all()
+            elif min(now + soft, now + hard) < self._wake_at:
+                self._changed.notify_all()
         try:
             yield
         finally:
-            with self._changed:
+            with self._changed:  # the thread finds no limits when it wakes
                 self._limits = None
-                self._changed.notify_all()
 
     def _watch(self) -> None:
         while True:
             with self._changed:
                 if self._limits is None:
+                    self._wake_at = math.inf
                     self._changed.wait()
                     continue
                 soft_at, hard_at, on_soft, on_hard, message = self._limits
-                now = time.monotonic()
-                if now < min(soft_at, hard_at):
-                    self._changed.wait(min(soft_at, hard_at) - now)
+                now, self._wake_at = time.monotonic(), min(soft_at, hard_at)
+                if now < self._wake_at:
+                    self._changed.wait(self._wake_at - now)
                     continue
                 hard = now >= hard_at
                 if not hard:  # say it once, then wait for the hard limit
