@@ -13,7 +13,7 @@ from dunes.config import Settings
 from dunes.errors import BrokerUnavailableError
 from dunes.orchestration import JobRequest, Orchestrator
 from dunes.orchestration.doctor import check_workers
-from dunes.orchestration.store import chunk_id
+from dunes.orchestration.store import chunk_id, to_result
 from tests.conftest import port_open
 from tests.integration.conftest import Workers
 from tests.orchestration.helpers import poll, slow_circuit
@@ -32,6 +32,12 @@ def test_jobs_run_on_a_worker_and_bad_ones_do_not_kill_it(
         good = orch.result(orch.submit(JobRequest(circuit=GHZ)), timeout=WAIT)
         assert good.status == "succeeded", good.error
         assert good.statevector is not None and good.statevector[15][0] == pytest.approx(2**-0.5)
+        # The result rode in the job's done mark, and it is the one the store holds.
+        assert orch.executor.wait(good.job_id, 1.0) == good
+        assert good == to_result(orch.store.get_job(good.job_id))
+        wide = orch.result(orch.submit(JobRequest(circuit="h(0); cx(0,13)")), timeout=WAIT)
+        assert wide.status == "succeeded" and len(wide.statevector or ()) == 2**14
+        assert orch.executor.wait(wide.job_id, 1.0) is True  # too large for the mark: the store
         bad = orch.result(orch.submit(JobRequest(circuit="h(0); foo(1)")), timeout=WAIT)
         assert bad.status == "failed" and bad.error and "unknown gate 'foo'" in bad.error
         big = orch.result(orch.submit(JobRequest(circuit="cx(0,45)")), timeout=WAIT)

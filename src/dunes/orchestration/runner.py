@@ -13,7 +13,7 @@ import logging
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dunes.beluga.store import jsonable
 from dunes.config import Settings
@@ -29,6 +29,14 @@ if TYPE_CHECKING:
     from dunes.beluga import GraphStore, StepEvent
 
 log = logging.getLogger(__name__)
+
+
+class Outcome(NamedTuple):
+    """How one run of a job ended: its status and, when it succeeded, the result as stored
+    (so a waiter can be handed it without reading the store back)."""
+
+    status: str
+    result: dict[str, Any] | None = None
 
 
 def attempt_key(job_id: str, attempt: int) -> str:
@@ -101,6 +109,10 @@ class DeviceRuntime:
 
     def execute(self, job_id: str, *, attempt: int = 0) -> str:
         """Run job ``job_id`` once; return its final status ('skipped' when not ours to run)."""
+        return self.run_job(job_id, attempt=attempt).status
+
+    def run_job(self, job_id: str, *, attempt: int = 0) -> Outcome:
+        """Run job ``job_id`` once (see :meth:`execute`); its status and stored result."""
         store = self.store
         note = f" (attempt {attempt + 1})" if attempt else ""
         try:
@@ -114,16 +126,16 @@ class DeviceRuntime:
             )
         except JobNotFoundError:
             log.warning("job %s is not in the store; message dropped", job_id)
-            return "skipped"
+            return Outcome("skipped")
         if job is None:
             log.info(
                 "job %s attempt %d is over or already claimed; not running it", job_id, attempt
             )
-            return "skipped"
+            return Outcome("skipped")
         try:
             return self._run(job_id, job.kind, dict(job.input))
         except JobCancelledError:
-            return "cancelled"
+            return Outcome("cancelled")
         finally:
             self.jobs_run += 1
             parent = job.input.get("parent") if job.kind == "chunk" else None
@@ -133,7 +145,7 @@ class DeviceRuntime:
                 except Exception:
                     log.exception("gathering batch %s failed", parent)
 
-    def _run(self, job_id: str, kind: str, data: dict[str, Any]) -> str:
+    def _run(self, job_id: str, kind: str, data: dict[str, Any]) -> Outcome:
         store = self.store
         if kind == "chunk":
             _mark_parent_running(store, data["parent"], self.label)
@@ -158,32 +170,33 @@ class DeviceRuntime:
         try:
             result = self.run_request(ctx, kind, data)
         except JobCancelledError as exc:
-            return self._cancelled(job_id, str(exc))
+            return Outcome(self._cancelled(job_id, str(exc)))
         except DunesError as exc:
-            return self._fail(job_id, str(exc))
+            return Outcome(self._fail(job_id, str(exc)))
         except Exception as exc:  # a bug in a step fails the job, never the worker
             log.exception("job %s raised", job_id)
-            return self._fail(job_id, f"{type(exc).__name__}: {exc}")
+            return Outcome(self._fail(job_id, f"{type(exc).__name__}: {exc}"))
         steps = journal.finish(job_id)
+        payload = result.model_dump(mode="json")
         try:
             store.finish_job(
                 job_id,
                 status="succeeded",
                 step="done",
                 message="succeeded",
-                result=result.model_dump(mode="json"),
+                result=payload,
                 device=self.label,
                 earlier=steps,
                 graph=ctx.graph_batches or (),
             )
         except JobCancelledError as exc:
-            return self._cancelled(job_id, str(exc), steps)
+            return Outcome(self._cancelled(job_id, str(exc), steps))
         except JobError:  # it ended otherwise meanwhile (e.g. the hard limit); that end stands
-            return "failed"
+            return Outcome("failed")
         except DunesError as exc:  # the graph record could not be written: the job failed
             log.warning("job %s could not be recorded: %s", job_id, exc)
-            return self._fail(job_id, f"recording the job failed: {exc}", steps)
-        return "succeeded"
+            return Outcome(self._fail(job_id, f"recording the job failed: {exc}", steps))
+        return Outcome("succeeded", payload)
 
     def _cancelled(self, job_id: str, message: str, steps: list[StepEvent] | None = None) -> str:
         """Close a job cancelled while it ran: its last steps and the worker's word on it."""

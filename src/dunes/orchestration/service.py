@@ -211,7 +211,9 @@ class Orchestrator:
                     f"job {job_id} is still {record.status} (step {record.step}) after {limit:g} s; "
                     f"wait longer (timeout=) or follow it with `dunes jobs wait {job_id}`"
                 )
-            executor.wait(job_id, min(remaining, 0.05))
+            done = executor.wait(job_id, min(remaining, 0.05))
+            if isinstance(done, JobResult):
+                return done
             record = store.get_job(job_id)
             if record.status in TERMINAL_STATUSES:
                 return to_result(record)

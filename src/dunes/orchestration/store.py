@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dunes.config import Settings
@@ -56,12 +57,7 @@ def to_event(record: Any) -> JobEvent:
 def to_result(record: Any) -> JobResult:
     """The ``JobResult`` of a record: the stored result when there is one, else its status."""
     if record.result:
-        data = dict(record.result)
-        data["job_id"] = record.id
-        data["status"] = record.status
-        if record.error:
-            data["error"] = record.error
-        return JobResult.model_validate(data)
+        return stored_result(record.id, record.status, record.result, record.error)
     return JobResult(
         job_id=record.id,
         status=record.status,
@@ -69,3 +65,13 @@ def to_result(record: Any) -> JobResult:
         error=record.error,
         device=record.device,
     )
+
+
+def stored_result(
+    job_id: str, status: str, result: Mapping[str, Any], error: str | None = None
+) -> JobResult:
+    """The ``JobResult`` of a job's stored ``result`` (what ``finish_job`` wrote)."""
+    data = {**result, "job_id": job_id, "status": status}
+    if error:
+        data["error"] = error
+    return JobResult.model_validate(data)

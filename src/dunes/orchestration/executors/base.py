@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from dunes.orchestration.jobs import JobResult
+
 
 class Executor(Protocol):
     """Runs jobs that already have a record in the store; results go back into the store."""
@@ -30,8 +32,9 @@ class Executor(Protocol):
         """Stop ``job_id`` if a worker has it (the store already says 'cancelled')."""
         ...
 
-    def wait(self, job_id: str, timeout: float) -> bool:
-        """Block up to ``timeout`` s until ``job_id`` may have finished; a hint, not a promise."""
+    def wait(self, job_id: str, timeout: float) -> bool | JobResult:
+        """Block up to ``timeout`` s until ``job_id`` may have finished; a hint, not a promise,
+        unless it is the job's result (the worker handed over what it stored)."""
         ...
 
     def close(self) -> None:

@@ -28,6 +28,8 @@ from dunes.config import Settings
 from dunes.constants import CELERY_APP_NAME, CPU_QUEUE, QUEUE_PREFIX, REDIS_KEY_PREFIX, device_queue
 from dunes.devices import normalize_device_id
 from dunes.errors import BrokerUnavailableError, ConfigError, JobError
+from dunes.orchestration.jobs import JobResult
+from dunes.orchestration.store import stored_result
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,9 @@ NOOP_TASK = "dunes.noop"
 HEARTBEAT_S = 1.0
 HEARTBEAT_TTL_S = 5
 DONE_TTL_S = 3600
+#: A succeeded job's result rides in its done mark up to this size (JSON); larger ones are read
+#: from the store by whoever waits.
+DONE_RESULT_MAX_BYTES = 256 * 1024
 REAP_LOCK_S = 15
 
 KEY_INSTANCES = f"{REDIS_KEY_PREFIX}instances"
@@ -269,11 +274,12 @@ class Beacon:
         value = json.dumps({"attempt": attempt, "queue": queue})
         self.client.hset(key_inflight(self.state.instance), job_id, value)
 
-    def untrack(self, job_id: str, *, done: bool) -> None:
-        """The job left this worker; with ``done`` wake whoever waits for it (one round trip)."""
+    def untrack(self, job_id: str, *, done: bool, result: dict[str, Any] | None = None) -> None:
+        """The job left this worker; with ``done`` wake whoever waits for it, handing over the
+        ``result`` it stored when it succeeded (one round trip)."""
         pipe = self.client.pipeline(transaction=False)
         if done:
-            _push_done(pipe, job_id)
+            _push_done(pipe, job_id, result)
         pipe.hdel(key_inflight(self.state.instance), job_id)
         pipe.execute()
 
@@ -283,10 +289,26 @@ class Beacon:
         pipe.execute()
 
 
-def _push_done(pipe: Any, job_id: str) -> None:
-    """Queue the 'job is done' mark that waiters rotate (see ``CeleryExecutor.wait``)."""
-    pipe.rpush(key_done(job_id), "1")
+def _push_done(pipe: Any, job_id: str, result: dict[str, Any] | None = None) -> None:
+    """Queue the 'job is done' mark that waiters rotate (see ``CeleryExecutor.wait``): "1", or
+    the result of a job that succeeded, as stored, when it is small."""
+    mark = "1"
+    if result is not None:
+        encoded = json.dumps({"status": "succeeded", "result": result})
+        mark = encoded if len(encoded) <= DONE_RESULT_MAX_BYTES else mark
+    pipe.rpush(key_done(job_id), mark)
     pipe.expire(key_done(job_id), DONE_TTL_S)
+
+
+def _read_done(job_id: str, mark: bytes) -> bool | JobResult:
+    """What a done mark says: the job's result when it carries one, else only that it ended."""
+    if mark == b"1":
+        return True
+    try:
+        data = json.loads(mark)
+        return stored_result(job_id, data["status"], data["result"])
+    except (ValueError, KeyError, TypeError):  # not ours to read: the store has the record
+        return True
 
 
 class Watchdog:
@@ -381,14 +403,14 @@ def _register_tasks(app: Any, settings: Settings) -> None:
                 on_soft=lambda message: setattr(state.runtime, "stop_reason", message),
                 on_hard=on_hard,
             ):
-                status = state.runtime.execute(job_id, attempt=attempt)
+                outcome = state.runtime.run_job(job_id, attempt=attempt)
         except BaseException:
             with contextlib.suppress(*broker_errors()):
                 state.beacon.untrack(job_id, done=False)
             raise
         with contextlib.suppress(*broker_errors()):
-            state.beacon.untrack(job_id, done=status != "skipped")
-        return {"job_id": job_id, "status": status, "attempt": attempt}
+            state.beacon.untrack(job_id, done=outcome.status != "skipped", result=outcome.result)
+        return {"job_id": job_id, "status": outcome.status, "attempt": attempt}
 
     @app.task(name=NOOP_TASK)
     def noop(value: Any = None) -> Any:
@@ -478,16 +500,17 @@ class CeleryExecutor:
                 f"revoke of {job_id} did not reach the broker: {exc}"
             ) from exc
 
-    def wait(self, job_id: str, timeout: float) -> bool:
-        """Block until the job's worker says it is done (or ``timeout``). The done list is
-        rotated onto itself (BLMOVE, Redis 6.2+), not consumed, so every waiter sees it."""
+    def wait(self, job_id: str, timeout: float) -> bool | JobResult:
+        """Block until the job's worker says it is done (or ``timeout``); its result when the
+        mark carries it. The done list is rotated onto itself (BLMOVE, Redis 6.2+), not
+        consumed, so every waiter sees it."""
         key = key_done(job_id)
         try:
             got = self.redis.blmove(key, key, max(timeout, 0.01), "RIGHT", "LEFT")
         except broker_errors():
             time.sleep(min(timeout, 0.05))
             return False
-        return got is not None
+        return False if got is None else _read_done(job_id, got)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
