@@ -57,3 +57,22 @@ def test_redis_versions_are_compared_as_numbers() -> None:
 
     assert _version("6.0.16") < MIN_REDIS <= _version("6.2.0") < _version("7.0.15")
     assert _version("unstable") >= MIN_REDIS
+
+
+def test_result_note_carries_a_small_result_and_nothing_else() -> None:
+    from dunes.orchestration.store import (
+        RESULT_NOTE_MAX_BYTES,
+        read_result_note,
+        result_note,
+        stored_result,
+    )
+
+    result = {"kind": "circuit", "circuit": "h(0)", "statevector": [[0.7071, 0.0], [0.7071, 0.0]]}
+    note = result_note(result)
+    assert note is not None
+    assert read_result_note("j1", note) == stored_result("j1", "succeeded", result)
+    assert read_result_note("j1", note.encode()).status == "succeeded"
+    assert result_note(None) is None
+    assert result_note({"circuit": "x" * RESULT_NOTE_MAX_BYTES}) is None
+    for garbage in ("1", b"1", "{", '{"status": "succeeded"}', "[]"):
+        assert read_result_note("j1", garbage) is None

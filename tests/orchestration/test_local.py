@@ -12,9 +12,9 @@ import pytest
 from dunes.config import Settings, get_settings
 from dunes.devices import Device
 from dunes.errors import InvalidInputError, JobNotFoundError
-from dunes.orchestration import JobRequest, Orchestrator
+from dunes.orchestration import JobRequest, JobResult, Orchestrator
 from dunes.orchestration.executors.local import LocalExecutor, child_environment
-from dunes.orchestration.store import chunk_id
+from dunes.orchestration.store import chunk_id, to_result
 from tests.orchestration.helpers import poll, slow_circuit
 
 GHZ = "h(0); cx(0,1); cx(1,2); cx(2,3)"
@@ -56,6 +56,15 @@ def test_circuit_job_runs_in_a_worker_and_streams_events(orch: Orchestrator) -> 
     assert [e.seq for e in orch.events(job_id, after_seq=2)] == [e.seq for e in events[2:]]
     assert job_id in [j.job_id for j in orch.list(status="succeeded")]
     assert len(cpu_pids(orch)) == 1 and cpu_pids(orch)[0] != os.getpid()
+
+
+def test_whoever_waits_is_handed_the_result_the_store_holds(orch: Orchestrator) -> None:
+    busy = orch.submit(JobRequest(circuit=slow_circuit(14, 40)))
+    job_id = orch.submit(JobRequest(circuit=GHZ))
+    handed = orch.executor.wait(job_id, WAIT)
+    assert isinstance(handed, JobResult) and handed.status == "succeeded"
+    assert handed == to_result(orch.store.get_job(job_id))
+    assert orch.result(busy, timeout=WAIT).status == "succeeded"
 
 
 def test_many_jobs_submitted_at_once_run_in_order_of_their_ids(orch: Orchestrator) -> None:

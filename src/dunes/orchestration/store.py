@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,10 @@ from dunes.orchestration.jobs import Job, JobEvent, JobResult
 
 if TYPE_CHECKING:
     from dunes.beluga import GraphStore
+
+#: A succeeded job's result goes with the word that it is done up to this size (JSON), so that
+#: whoever waits need not read it back from the store; larger ones are read from the store.
+RESULT_NOTE_MAX_BYTES = 256 * 1024
 
 
 def open_job_store(settings: Settings) -> GraphStore:
@@ -75,3 +80,20 @@ def stored_result(
     if error:
         data["error"] = error
     return JobResult.model_validate(data)
+
+
+def result_note(result: Mapping[str, Any] | None) -> str | None:
+    """A succeeded job's stored result as JSON for its waiters, or None when it is too large."""
+    if result is None:
+        return None
+    note = json.dumps({"status": "succeeded", "result": result})
+    return note if len(note) <= RESULT_NOTE_MAX_BYTES else None
+
+
+def read_result_note(job_id: str, note: str | bytes) -> JobResult | None:
+    """The ``JobResult`` a note carries; None when it is not a note (the store has the record)."""
+    try:
+        data = json.loads(note)
+        return stored_result(job_id, data["status"], data["result"])
+    except (ValueError, KeyError, TypeError):
+        return None

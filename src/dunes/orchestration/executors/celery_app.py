@@ -29,7 +29,7 @@ from dunes.constants import CELERY_APP_NAME, CPU_QUEUE, QUEUE_PREFIX, REDIS_KEY_
 from dunes.devices import normalize_device_id
 from dunes.errors import BrokerUnavailableError, ConfigError, JobError
 from dunes.orchestration.jobs import JobResult
-from dunes.orchestration.store import stored_result
+from dunes.orchestration.store import read_result_note, result_note
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,6 @@ NOOP_TASK = "dunes.noop"
 HEARTBEAT_S = 1.0
 HEARTBEAT_TTL_S = 5
 DONE_TTL_S = 3600
-#: A succeeded job's result rides in its done mark up to this size (JSON); larger ones are read
-#: from the store by whoever waits.
-DONE_RESULT_MAX_BYTES = 256 * 1024
 REAP_LOCK_S = 15
 
 KEY_INSTANCES = f"{REDIS_KEY_PREFIX}instances"
@@ -292,23 +289,8 @@ class Beacon:
 def _push_done(pipe: Any, job_id: str, result: dict[str, Any] | None = None) -> None:
     """Queue the 'job is done' mark that waiters rotate (see ``CeleryExecutor.wait``): "1", or
     the result of a job that succeeded, as stored, when it is small."""
-    mark = "1"
-    if result is not None:
-        encoded = json.dumps({"status": "succeeded", "result": result})
-        mark = encoded if len(encoded) <= DONE_RESULT_MAX_BYTES else mark
-    pipe.rpush(key_done(job_id), mark)
+    pipe.rpush(key_done(job_id), result_note(result) or "1")
     pipe.expire(key_done(job_id), DONE_TTL_S)
-
-
-def _read_done(job_id: str, mark: bytes) -> bool | JobResult:
-    """What a done mark says: the job's result when it carries one, else only that it ended."""
-    if mark == b"1":
-        return True
-    try:
-        data = json.loads(mark)
-        return stored_result(job_id, data["status"], data["result"])
-    except (ValueError, KeyError, TypeError):  # not ours to read: the store has the record
-        return True
 
 
 class Watchdog:
@@ -510,7 +492,9 @@ class CeleryExecutor:
         except broker_errors():
             time.sleep(min(timeout, 0.05))
             return False
-        return False if got is None else _read_done(job_id, got)
+        if got is None:
+            return False
+        return True if got == b"1" else read_result_note(job_id, got) or True
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

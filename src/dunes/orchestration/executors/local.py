@@ -25,6 +25,8 @@ from typing import Any
 from dunes.config import Settings
 from dunes.devices import Device, Inventory, discover
 from dunes.errors import JobError
+from dunes.orchestration.jobs import JobResult
+from dunes.orchestration.store import read_result_note, result_note
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +82,21 @@ def _worker_main(conn: Connection, settings: Settings, label: str, worker: str) 
             break
         _, job_id, attempt = message
         conn.send(("started", job_id))
+        note = None
         try:
-            status = runtime.execute(job_id, attempt=attempt)
+            status, result = runtime.run_job(job_id, attempt=attempt)
+            note = result_note(result)
         except Exception as exc:  # the store itself failed; say so and live on
             log.exception("job %s could not be run", job_id)
             status = f"error: {type(exc).__name__}: {exc}"
-        conn.send(("done", job_id, status))
+        conn.send(("done", job_id, status, note))
     conn.close()
+
+
+class _Ended(threading.Event):
+    """Set when a job ends, for whoever waits; ``note`` carries its result when it is small."""
+
+    note: str | None = None
 
 
 class _Worker:
@@ -134,7 +144,7 @@ class LocalExecutor:
         self._lock = threading.RLock()
         self._workers: dict[str, list[_Worker]] = {}
         self._pending: dict[str, collections.deque[tuple[str, int]]] = {}
-        self._events: dict[str, threading.Event] = {}
+        self._events: dict[str, _Ended] = {}
         self._statuses: dict[str, str] = {}
         self._rr = itertools.count()
         self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
@@ -163,7 +173,7 @@ class LocalExecutor:
             raise JobError("the local executor is closed; create a new Orchestrator")
         target = self.inventory.get(device)
         with self._lock:
-            self._events.setdefault(job_id, threading.Event())
+            self._events.setdefault(job_id, _Ended())
             self._pending.setdefault(target.id, collections.deque()).append((job_id, attempt))
             self._ensure_workers(target)
             self._assign(target.id)
@@ -184,12 +194,14 @@ class LocalExecutor:
         timer.daemon = True
         timer.start()
 
-    def wait(self, job_id: str, timeout: float) -> bool:
+    def wait(self, job_id: str, timeout: float) -> bool | JobResult:
         event = self._events.get(job_id)
         if event is None:
             time.sleep(min(timeout, 0.02))
             return False
-        return event.wait(timeout)
+        if not event.wait(timeout):
+            return False
+        return (event.note and read_result_note(job_id, event.note)) or True
 
     def close(self) -> None:
         """Stop every worker: finish the job in hand, then exit (killed after a grace)."""
@@ -321,10 +333,11 @@ class LocalExecutor:
             log.warning("job %s ignored its cancel; replacing worker %s", job_id, worker.name)
             worker.process.kill()
 
-    def _finish(self, job_id: str, status: str) -> None:
+    def _finish(self, job_id: str, status: str, note: str | None = None) -> None:
         self._statuses[job_id] = status
         event = self._events.pop(job_id, None)
         if event is not None:
+            event.note = note
             event.set()
 
     def _wake(self) -> None:
@@ -378,10 +391,10 @@ class LocalExecutor:
         elif kind == "warn":
             log.warning("worker %s: %s", worker.name, message[1])
         elif kind == "done":
-            _, job_id, status = message
+            _, job_id, status, note = message
             if job_id in worker.jobs:
                 worker.jobs.remove(job_id)
-            self._finish(job_id, status)
+            self._finish(job_id, status, note)
             self._assign(worker.device.id)
 
     def _on_death(self, worker: _Worker) -> None:
