@@ -255,3 +255,48 @@ def test_default_store_is_sqlite_in_the_data_dir(settings: Settings) -> None:
     with open_store(settings) as store:
         assert store.stats()["nodes"] == 1
         assert json.loads(json.dumps(store.stats()))["kinds"] == {"task": 1}
+
+
+def test_a_batch_is_written_set_wise_and_whole_or_not_at_all(store: GraphStore) -> None:
+    batch = store.batch()
+    task = batch.add_entity("task", {"text": "ghz"})
+    run = batch.add_activity("agent_run", {"try": 1}, id="run-1")
+    batch.add_activity("agent_run", {"try": 2}, id="run-2")
+    model = batch.add_agent("model", {"name": "m"})
+    batch.relate(run, "used", task)
+    batch.relate(run, "wasAssociatedWith", model)
+    batch.relate("run-2", "wasInformedBy", run)
+    store.write(batch)
+    assert {(e.src, e.relation, e.dst) for e in store.edges_of(run)} == {
+        (run, "used", task),
+        (run, "wasAssociatedWith", model),
+        ("run-2", "wasInformedBy", run),
+    }
+    before = store.stats()
+
+    # An id that names another kind of node: named, and nothing of the batch is kept.
+    clash = store.batch()
+    clash.add_entity("task", {"text": "new"})
+    clash.add_activity("simulation", {}, id="run-1")
+    with pytest.raises(InvalidInputError, match="run-1 already names a agent_run activity"):
+        store.write(clash)
+    # A relation to a node that is not there, or between nodes of the wrong categories.
+    missing = store.batch()
+    missing.add_entity("task", {"text": "newer"})
+    missing.relate(run, "used", task)
+    missing.relate(run, "used", "nowhere")
+    with pytest.raises(NodeNotFoundError, match="no node nowhere"):
+        store.write(missing)
+    wrong = store.batch()
+    wrong.relate(run, "used", task)
+    wrong.relate(run, "used", model)
+    with pytest.raises(InvalidInputError, match="used goes from an activity to an entity"):
+        store.write(wrong)
+    assert store.stats() == before
+
+    # The same id twice in one batch: in order, the later data wins (an activity).
+    twice = store.batch()
+    twice.add_activity("agent_run", {"try": 3}, id="run-3")
+    twice.add_activity("agent_run", {"try": 4}, id="run-3")
+    store.write(twice)
+    assert store.get_node("run-3").data == {"try": 4}

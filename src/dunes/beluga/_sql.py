@@ -99,11 +99,16 @@ class _Statements:
                 d.c.category == bindparam("b_dst_cat"),
             )
         )
-        self.insert_edge = (
+        insert_edge = (
             dialect_insert(edges)
             .from_select(["src", "relation", "dst", "created_at"], source)
             .on_conflict_do_nothing(index_elements=["src", "relation", "dst"])
-            .returning(edges.c.id)
+        )
+        self.insert_edge = insert_edge.returning(edges.c.id)
+        # For many relations at once (executemany), their ends checked before.
+        self.insert_edges = insert_edge
+        self.node_categories = select(nodes.c.id, nodes.c.category).where(
+            nodes.c.id.in_(bindparam("b_ids", expanding=True))
         )
         self.lock_job = (
             select(jobs.c.id).where(jobs.c.id == bindparam("b_job_id")).with_for_update()

@@ -629,9 +629,44 @@ class GraphStore(JobStore):
             self._write(lambda conn: self._apply_batch(conn, batch), what)
 
     def _apply_batch(self, conn: Connection, batch: GraphBatch) -> None:
-        for values, keep_existing in batch.nodes:
-            self._apply_node(conn, values, keep_existing=keep_existing)
-        for params in batch.edges:
+        self._apply_nodes(conn, batch.nodes)
+        self._apply_edges(conn, batch.edges)
+
+    def _apply_nodes(self, conn: Connection, rows: Sequence[tuple[dict[str, Any], bool]]) -> None:
+        """Prepared nodes, one multi-row statement for those kept as they are and one for the
+        rest (one by one, in order, when an id comes twice); a clash is named as for one."""
+        ids = [values["id"] for values, _ in rows]
+        if len(rows) < 2 or len(set(ids)) < len(ids):
+            for values, keep_existing in rows:
+                self._apply_node(conn, values, keep_existing=keep_existing)
+            return
+        kept = [values for values, keep_existing in rows if keep_existing]
+        if kept:
+            conn.execute(self._sql.insert_node, kept).all()
+        upserts = [values for values, keep_existing in rows if not keep_existing]
+        if upserts:
+            written = {row.id for row in conn.execute(self._sql.upsert_node, upserts)}
+            for values in upserts:
+                if values["id"] not in written:
+                    self._apply_node(conn, values)  # raises, naming what the id is
+
+    def _apply_edges(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Prepared relations: their ends looked up in one statement, then all inserted in one
+        executemany; when an end is missing or of the wrong category, one by one (which names
+        it)."""
+        if len(rows) < 2:
+            for params in rows:
+                self._apply_edge(conn, params)
+            return
+        ends = {p["b_src"] for p in rows} | {p["b_dst"] for p in rows}
+        found = dict(conn.execute(self._sql.node_categories, {"b_ids": sorted(ends)}).all())
+        if all(
+            found.get(p["b_src"]) == p["b_src_cat"] and found.get(p["b_dst"]) == p["b_dst_cat"]
+            for p in rows
+        ):
+            conn.execute(self._sql.insert_edges, list(rows))
+            return
+        for params in rows:
             self._apply_edge(conn, params)
 
     # -- exchange (see dunes.beluga.exchange) ----------------------------------------------------

@@ -202,10 +202,12 @@ def store(
     crash that got this far) are not recorded again. The whole run is prepared first and then
     written in one transaction: it is in the graph whole or not at all, thirty small writes pay
     for one commit, and the store's write lock is held only while the statements run. With
-    ``defer_to`` the prepared batch is appended there for the caller to write.
+    ``defer_to`` the prepared batch is appended there for the caller to write with the job's end,
+    in the same transaction, so no earlier run of the job can have left a part of it behind and
+    nothing is looked up.
     """
     batch = graph.batch()
-    done = _recorded_circuits(graph, job_id) if job_id else {}
+    done = _recorded_circuits(graph, job_id) if job_id and defer_to is None else {}
     ids = _prepare(batch, job_id, device, task, specs, results, role_outputs, done)
     if defer_to is not None:
         defer_to.append(batch)
