@@ -36,6 +36,7 @@ import redis
 from dunes.agents import AgentRuntime
 from dunes.beluga import StepEvent, open_store
 from dunes.config import Settings, get_settings
+from dunes.cpus import allowed_cpus, format_cpu_list, share
 from dunes.orchestration import JobRequest, Orchestrator, pipeline
 
 TASK = "Design a 4-qubit GHZ state"
@@ -77,7 +78,8 @@ def settings_for(base: Path, name: str, url: str, cpu_workers: int = 1) -> Setti
 
 @contextlib.contextmanager
 def celery_workers(settings: Settings, count: int, logs: Path) -> Iterator[list[int]]:
-    """Start ``count`` ``dunes worker --device cpu`` processes; stop them afterwards."""
+    """Start ``count`` ``dunes worker --device cpu`` processes (several: each with ``--cpus``
+    of its own, as the local executor pins its CPU workers); stop them afterwards."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUNES_")}
     env.update(
         {
@@ -102,8 +104,12 @@ def celery_workers(settings: Settings, count: int, logs: Path) -> Iterator[list[
                         "worker",
                         "--device",
                         "cpu",
-                        "--threads",
-                        str(max(1, (os.cpu_count() or 1) // count)),
+                        # Several workers: each on cores of its own; one: all of them.
+                        *(
+                            ["--cpus", format_cpu_list(share(i, count))]
+                            if count > 1
+                            else ["--threads", str(len(allowed_cpus()))]
+                        ),
                         "--loglevel",
                         "WARNING",
                     ],

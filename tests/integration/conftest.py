@@ -52,7 +52,12 @@ class Workers:
         return env
 
     def start(
-        self, device: str = "cpu", *, concurrency: int = 1, wait: bool = True
+        self,
+        device: str = "cpu",
+        *,
+        concurrency: int = 1,
+        cpus: str | None = None,
+        wait: bool = True,
     ) -> subprocess.Popen[bytes]:
         log = open(self.logs / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen(
@@ -67,6 +72,7 @@ class Workers:
                 str(concurrency),
                 "--loglevel",
                 "WARNING",
+                *(["--cpus", cpus] if cpus else []),
             ],
             env=self.env(),
             stdout=log,

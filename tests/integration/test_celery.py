@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dunes.config import Settings
+from dunes.cpus import format_cpu_list, share
 from dunes.errors import BrokerUnavailableError
 from dunes.orchestration import JobRequest, Orchestrator
 from dunes.orchestration.doctor import check_workers
@@ -123,8 +125,9 @@ def test_cancel_a_queued_and_a_running_job(celery_settings: Settings, workers: W
 
 
 def test_batch_is_split_over_two_workers(celery_settings: Settings, workers: Workers) -> None:
-    workers.start("cpu")
-    workers.start("cpu")
+    # Each on cores of its own (--cpus); with one core, both share it.
+    procs = [workers.start("cpu", cpus=format_cpu_list(share(i, 2))) for i in range(2)]
+    assert [sorted(os.sched_getaffinity(p.pid)) for p in procs] == [share(0, 2), share(1, 2)]
     circuits = [f"x({i % 3}); h(3)" for i in range(6)]
     with Orchestrator(celery_settings) as orch:
         job_id = orch.submit(JobRequest(circuits=circuits))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dunes.config import Settings, get_settings
+from dunes.cpus import allowed_cpus, share
 from dunes.devices import Device
 from dunes.errors import InvalidInputError, JobNotFoundError
 from dunes.orchestration import JobRequest, JobResult, Orchestrator
@@ -179,6 +180,13 @@ def test_worker_threads_option_wins_over_the_environment(
     monkeypatch.setenv("OMP_NUM_THREADS", "8")
     assert worker_plan(settings, "cpu", threads=1)["env"]["OMP_NUM_THREADS"] == "1"
     assert "OMP_NUM_THREADS" not in worker_plan(settings, "cpu")["env"]
+    # --cpus pins the worker and gives it one thread per core unless --threads says otherwise.
+    first = allowed_cpus()[0]
+    pinned = worker_plan(settings, "cpu", cpus=str(first))["env"]
+    assert (pinned["DUNES_WORKER_CPUS"], pinned["OMP_NUM_THREADS"]) == (str(first), "1")
+    assert worker_plan(settings, "cpu", threads=3, cpus=str(first))["env"]["OMP_NUM_THREADS"] == "3"
+    with pytest.raises(InvalidInputError, match="cannot use; available"):
+        worker_plan(settings, "cpu", cpus="4096")
 
 
 def test_batch_is_split_over_the_cpu_workers_and_gathered_in_order(tmp_path: Path) -> None:
@@ -192,6 +200,13 @@ def test_batch_is_split_over_the_cpu_workers_and_gathered_in_order(tmp_path: Pat
         store = orch.store
         workers = {store.get_job(chunk_id(job_id, i)).worker for i in range(2)}
         assert len(workers) == 2
+        # Each CPU worker runs on cores of its own (with one core, both share it).
+        executor = orch.executor
+        assert isinstance(executor, LocalExecutor)
+        cores = [sorted(os.sched_getaffinity(pid)) for pid in executor.worker_pids()["cpu"]]
+        assert sorted(cores) == sorted([share(0, 2), share(1, 2)])
+        if len(allowed_cpus()) >= 2:
+            assert not set(cores[0]) & set(cores[1])
         sweep = orch.result(
             orch.submit(JobRequest(circuit="rx({t}, 0)", sweep={"t": [0.0, 3.141592653589793]})),
             timeout=WAIT,

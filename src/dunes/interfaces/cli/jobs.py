@@ -230,12 +230,26 @@ def worker(
             "give each of several CPU workers on a host its share of the cores.",
         ),
     ] = None,
+    cpus: Annotated[
+        str | None,
+        typer.Option(
+            help="Cores to run on, as a cpu list ('0-3,6'; one thread each unless --threads): "
+            "several CPU workers on a host each get cores of their own.",
+        ),
+    ] = None,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
 ) -> None:
     """Run a Celery worker pinned to one device, consuming that device's queue on this host."""
     from dunes.orchestration.executors.celery_worker import run_worker
 
-    run_worker(get_settings(), device, concurrency=concurrency, threads=threads, loglevel=loglevel)
+    run_worker(
+        get_settings(),
+        device,
+        concurrency=concurrency,
+        threads=threads,
+        cpus=cpus,
+        loglevel=loglevel,
+    )
 
 
 def doctor(

@@ -26,6 +26,7 @@ from typing import Any
 
 from dunes.config import Settings
 from dunes.constants import CELERY_APP_NAME, CPU_QUEUE, QUEUE_PREFIX, REDIS_KEY_PREFIX, device_queue
+from dunes.cpus import allowed_cpus, format_cpu_list
 from dunes.devices import normalize_device_id
 from dunes.errors import BrokerUnavailableError, ConfigError, JobError
 from dunes.orchestration.jobs import JobResult
@@ -227,6 +228,7 @@ class Beacon:
                 "device": state.runtime.label,
                 "host": socket.gethostname(),
                 "pid": os.getpid(),
+                "cpus": format_cpu_list(allowed_cpus()),
                 "at": time.time(),
                 "jobs_run": state.runtime.jobs_run,
             }

@@ -8,19 +8,27 @@ from typing import Any
 
 from dunes.config import Settings
 from dunes.constants import device_queue
+from dunes.cpus import parse_cpu_list, pin_from_env
 from dunes.devices import discover, normalize_device_id
 from dunes.errors import InvalidInputError
 from dunes.orchestration.executors.local import child_environment
 
 
 def worker_plan(
-    settings: Settings, device: str, concurrency: int = 1, threads: int | None = None
+    settings: Settings,
+    device: str,
+    concurrency: int = 1,
+    threads: int | None = None,
+    cpus: str | None = None,
 ) -> dict[str, Any]:
-    """Queue, pool, node name and environment for a worker of ``device`` on this host.
+    """Queue, pool, node name and environment for a worker of ``device`` on this host;
+    ``cpus`` (a cpu list such as ``0-3``) pins it to those cores, one thread each unless
+    ``threads`` says otherwise.
 
     Raises:
         DeviceError: no such device here.
-        InvalidInputError: concurrency above 1 on a GPU (CUDA does not survive a fork).
+        InvalidInputError: concurrency above 1 on a GPU (CUDA does not survive a fork), or a
+            cpu list that is malformed or names cores this process cannot use.
     """
     wanted = normalize_device_id(device)
     inventory = discover()
@@ -37,7 +45,9 @@ def worker_plan(
     pool = "solo" if concurrency == 1 else "prefork"
     tag = target.id.replace(":", "")
     suffix = f"-{os.getpid()}" if target.kind == "cpu" else ""
-    env = child_environment(target, threads=None)
+    cores = parse_cpu_list(cpus) if cpus is not None else None
+    env = child_environment(target, threads=None, cpus=cores)
+    threads = threads or (len(cores) if cores else None)
     if threads:  # asked for on the command line: it wins over the environment
         env["OMP_NUM_THREADS"] = str(threads)
     env["DUNES_WORKER_DEVICE"] = target.id
@@ -58,12 +68,14 @@ def run_worker(
     *,
     concurrency: int = 1,
     threads: int | None = None,
+    cpus: str | None = None,
     loglevel: str = "INFO",
 ) -> None:
-    """Pin the device and the threads (before anything loads CUDA or OpenMP), then run the
-    Celery worker until stopped."""
-    plan = worker_plan(settings, device, concurrency, threads)
+    """Pin the device, the cores and the threads (before anything loads CUDA or OpenMP), then
+    run the Celery worker until stopped."""
+    plan = worker_plan(settings, device, concurrency, threads, cpus)
     os.environ.update(plan["env"])
+    pin_from_env()
     from dunes.orchestration.executors.celery_app import WorkerState, make_app
 
     app = make_app(settings)

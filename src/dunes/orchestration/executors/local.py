@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from dunes.config import Settings
+from dunes.cpus import ENV_CPUS, format_cpu_list, pin_from_env, share
 from dunes.devices import Device, Inventory, discover
 from dunes.errors import JobError
 from dunes.orchestration.jobs import JobResult
@@ -36,15 +37,20 @@ PREFETCH = 2
 CLOSED_MESSAGE = "the local executor was closed before the job started; resubmit it"
 
 
-def child_environment(device: Device, *, threads: int | None) -> dict[str, str]:
+def child_environment(
+    device: Device, *, threads: int | None, cpus: list[int] | None = None
+) -> dict[str, str]:
     """Variables a worker for ``device`` needs before it starts.
 
     Workers share the host's cores with each other, the broker and the submitting process, so
     their OpenMP threads (Aer's, torch's) sleep when idle instead of spinning for a while after
     each parallel region (``OMP_WAIT_POLICY=PASSIVE``), and a CPU worker gets ``threads`` of
-    them; a variable the user set wins.
+    them; a variable the user set wins. ``cpus``: the cores the worker is pinned to (see
+    ``dunes.cpus``).
     """
     env: dict[str, str] = {}
+    if cpus:
+        env[ENV_CPUS] = format_cpu_list(cpus)
     if "OMP_WAIT_POLICY" not in os.environ:
         env["OMP_WAIT_POLICY"] = "PASSIVE"
     if device.kind == "cuda":
@@ -62,6 +68,7 @@ def child_environment(device: Device, *, threads: int | None) -> dict[str, str]:
 def _worker_main(conn: Connection, settings: Settings, label: str, worker: str) -> None:
     """Child process: build the runtime once, then run job ids as they come."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pin_from_env()  # before any thread pool starts: its threads inherit the cores
     logging.basicConfig(level=settings.log_level.upper())
     from dunes.orchestration.runner import DeviceRuntime
 
@@ -274,11 +281,15 @@ class LocalExecutor:
             if worker.conn is not None:
                 worker.conn.close()
         parent_conn, child_conn = self._ctx.Pipe()
-        cores = os.cpu_count() or 1
-        threads = max(1, cores // self.settings.executor.cpu_workers)
-        env = child_environment(
-            worker.device, threads=threads if worker.device.kind == "cpu" else None
-        )
+        if worker.device.kind == "cpu":
+            # Several CPU workers: each on a share of the cores of its own.
+            count = self.settings.executor.cpu_workers
+            cores = share(worker.slot, count)
+            env = child_environment(
+                worker.device, threads=len(cores), cpus=cores if count > 1 else None
+            )
+        else:
+            env = child_environment(worker.device, threads=None)
         process = self._ctx.Process(
             target=_worker_main,
             args=(child_conn, self.settings, worker.device.id, f"{worker.name}-{os.getpid()}"),
