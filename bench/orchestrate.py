@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -235,37 +236,71 @@ def busy_cpu(pids: list[int]) -> float:
     return time.process_time() + sum(cpu_seconds(pid) for pid in pids)
 
 
+def run_queue_wait(pid: int) -> float:
+    """Seconds the threads of ``pid`` have spent runnable but waiting for a core
+    (``/proc/<pid>/task/*/schedstat``, Linux); 0 where the kernel does not say."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            total += int(stat.read_text().split()[1])
+    return total / 1e9
+
+
+@dataclasses.dataclass
+class Round:
+    """One throughput round: jobs per second, cores kept busy (this process, the workers and
+    Redis), and per job the workers' CPU and their wait for a core, in ms."""
+
+    rate: float
+    cores: float
+    worker_cpu_ms: float
+    run_queue_ms: float
+
+
 def throughput_round(
-    orch: Orchestrator, jobs: int, circuit: str, shots: int, watched: list[int]
-) -> tuple[float, float]:
-    """(jobs per second, cores kept busy) of one round: all jobs submitted at once, then every
-    result awaited. The cores count this process and ``watched`` (the workers and Redis)."""
+    orch: Orchestrator, jobs: int, circuit: str, shots: int, workers: list[int], shared: list[int]
+) -> Round:
+    """All jobs submitted at once, then every result awaited."""
+    watched = workers + shared
     cpu, start = busy_cpu(watched), time.perf_counter()
+    worker_cpu = sum(cpu_seconds(pid) for pid in workers)
+    waited = sum(run_queue_wait(pid) for pid in workers)
     ids = orch.submit_many([JobRequest(circuit=circuit, shots=shots, seed=i) for i in range(jobs)])
     for job_id in ids:
         result = orch.result(job_id, timeout=600)
         assert result.status == "succeeded", result.error
     wall = time.perf_counter() - start
-    return jobs / wall, (busy_cpu(watched) - cpu) / wall
+    return Round(
+        rate=jobs / wall,
+        cores=(busy_cpu(watched) - cpu) / wall,
+        worker_cpu_ms=(sum(cpu_seconds(pid) for pid in workers) - worker_cpu) * 1000 / jobs,
+        run_queue_ms=(sum(run_queue_wait(pid) for pid in workers) - waited) * 1000 / jobs,
+    )
 
 
 def throughput(
-    setups: dict[str, tuple[Orchestrator, Callable[[], list[int]]]], jobs: int, rounds: int
-) -> dict[tuple[str, str], tuple[float, float]]:
-    """(setup, workload) -> median (jobs/s, cores busy) over ``rounds``; the setups take turns
-    round by round, so a 1-worker and a 2-worker run see the same machine."""
+    setups: dict[str, tuple[Orchestrator, Callable[[], list[int]]]],
+    shared: list[int],
+    jobs: int,
+    rounds: int,
+) -> dict[tuple[str, str], Round]:
+    """(setup, workload) -> the median of each figure over ``rounds``; the setups take turns
+    round by round, so a 1-worker and a 2-worker run see the same machine. ``setups`` give
+    their workers' pids; ``shared`` are the other processes on the cores (Redis)."""
     out = {}
     for name, (circuit, shots) in WORKLOADS.items():
-        runs: dict[str, list[tuple[float, float]]] = {setup: [] for setup in setups}
+        runs: dict[str, list[Round]] = {setup: [] for setup in setups}
         for orch, _ in setups.values():
             orch.result(orch.submit(JobRequest(circuit=circuit, shots=shots)), timeout=300)
         for _ in range(rounds):
-            for setup, (orch, pids) in setups.items():
-                runs[setup].append(throughput_round(orch, jobs, circuit, shots, pids()))
+            for setup, (orch, workers) in setups.items():
+                runs[setup].append(throughput_round(orch, jobs, circuit, shots, workers(), shared))
         for setup, values in runs.items():
-            out[setup, name] = (
-                statistics.median(v[0] for v in values),
-                statistics.median(v[1] for v in values),
+            out[setup, name] = Round(
+                *(
+                    statistics.median(getattr(v, field.name) for v in values)
+                    for field in dataclasses.fields(Round)
+                )
             )
     return out
 
@@ -277,8 +312,8 @@ def redis_pid(url: str) -> list[int]:
     return [pid] if pid and Path(f"/proc/{pid}").exists() else []
 
 
-def local_pids(orch: Orchestrator, extra: list[int]) -> Callable[[], list[int]]:
-    return lambda: [pid for pids in orch.executor.worker_pids().values() for pid in pids] + extra
+def local_pids(orch: Orchestrator) -> Callable[[], list[int]]:
+    return lambda: [pid for pids in orch.executor.worker_pids().values() for pid in pids]
 
 
 def main() -> None:
@@ -327,11 +362,12 @@ def main() -> None:
         rows["one recorded step (SQLite transaction)"] = step_write(local, args.reps)
         rates = throughput(
             {
-                "celery 1": (celery_orch, lambda: pids + server),
-                "celery 2": (celery2_orch, lambda: pids2 + server),
-                "local 1": (local_orch, local_pids(local_orch, server)),
-                "local 2": (local2, local_pids(local2, server)),
+                "celery 1": (celery_orch, lambda: pids),
+                "celery 2": (celery2_orch, lambda: pids2),
+                "local 1": (local_orch, local_pids(local_orch)),
+                "local 2": (local2, local_pids(local2)),
             },
+            server,
             args.jobs,
             args.rounds,
         )
@@ -362,7 +398,7 @@ def main() -> None:
     print(f"| celery overhead / raw round trip | {celery_over / floor:.2f}x | <= 2x |")
     for name in WORKLOADS:
         for executor in ("celery", "local"):
-            one, two = rates[f"{executor} 1", name][0], rates[f"{executor} 2", name][0]
+            one, two = rates[f"{executor} 1", name].rate, rates[f"{executor} 2", name].rate
             print(
                 f"| {executor} throughput 2 workers / 1, {name} jobs "
                 f"({two:.1f} / {one:.1f} jobs/s) | {two / one:.2f}x | >= 1.7x |"
@@ -370,14 +406,19 @@ def main() -> None:
     cores = os.cpu_count() or 1
     print()
     print(
-        "| throughput run | cores busy, 1 worker | cores busy, 2 workers "
-        f"| ceiling for 2 workers ({cores} cores / cores busy with 1) |"
+        "| throughput run | cores busy, 1 worker / 2 "
+        f"| ceiling for 2 workers ({cores} cores / cores busy with 1) "
+        "| worker CPU per job, ms, 1 / 2 | worker wait for a core per job, ms, 1 / 2 |"
     )
-    print("|---|---|---|---|")
+    print("|---|---|---|---|---|")
     for name in WORKLOADS:
         for executor in ("celery", "local"):
-            one, two = rates[f"{executor} 1", name][1], rates[f"{executor} 2", name][1]
-            print(f"| {executor}, {name} | {one:.2f} | {two:.2f} | {cores / one:.2f}x |")
+            one, two = rates[f"{executor} 1", name], rates[f"{executor} 2", name]
+            print(
+                f"| {executor}, {name} | {one.cores:.2f} / {two.cores:.2f} "
+                f"| {cores / one.cores:.2f}x | {one.worker_cpu_ms:.1f} / {two.worker_cpu_ms:.1f} "
+                f"| {one.run_queue_ms:.1f} / {two.run_queue_ms:.1f} |"
+            )
     print(f"\nevents of one GHZ job ({len(steps)}): {', '.join(steps)}")
     print(
         f"{args.jobs} jobs per workload (3-qubit: '{TINY}', 100 shots; 12-qubit: "
