@@ -129,9 +129,27 @@ def test_cancel_a_queued_and_a_running_job(orch: Orchestrator) -> None:
     assert orch.result(running, timeout=WAIT).status == "cancelled"
     assert orch.result(queued, timeout=WAIT).status == "cancelled"
     assert "start" not in [e.step for e in orch.events(queued)]
+    # The cancel is an event of its own, and the job keeps the progress it had.
+    cancelled = [e for e in orch.events(queued) if e.step == "cancelled"]
+    assert [(e.status, e.progress) for e in cancelled] == [("cancelled", 0.0)]
+    assert orch.status(queued).progress == 0.0
     # Cancelling a finished job changes nothing; the executor goes on.
     assert orch.cancel(queued).status == "cancelled"
     assert orch.result(orch.submit(JobRequest(circuit=GHZ)), timeout=WAIT).status == "succeeded"
+
+
+def test_a_cancel_that_loses_the_race_to_the_end_returns_the_end(
+    orch: Orchestrator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = orch.submit(JobRequest(circuit=GHZ))
+    assert orch.result(job_id, timeout=WAIT).status == "succeeded"
+    store = orch.store
+    # The cancel read the job while it still ran; it ended before the cancel was written.
+    stale = iter([store.get_job(job_id).model_copy(update={"status": "running"})])
+    real = store.get_job
+    monkeypatch.setattr(store, "get_job", lambda jid: next(stale, None) or real(jid))
+    assert orch.cancel(job_id).status == "succeeded"
+    assert "cancelled" not in [e.step for e in orch.events(job_id)]
 
 
 def test_worker_environment_is_set_before_it_starts(orch: Orchestrator) -> None:

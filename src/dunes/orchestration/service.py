@@ -228,14 +228,17 @@ class Orchestrator:
         record = store.get_job(job_id)
         if record.status in TERMINAL_STATUSES:
             return to_job(record)
-        store.update_job(job_id, status="cancelled", error="cancelled on request", step="cancelled")
-        store.add_job_event(
-            job_id,
-            step="cancelled",
-            progress=record.progress,
-            message="cancelled on request",
-            status="cancelled",
-        )
+        try:  # the status and its event in one transaction; the job keeps its progress
+            store.advance_job(
+                job_id,
+                step="cancelled",
+                message="cancelled on request",
+                status="cancelled",
+                error="cancelled on request",
+                progress=record.progress,
+            )
+        except JobError:  # it ended meanwhile: that end stands
+            return to_job(store.get_job(job_id))
         targets = [job_id]
         if record.kind == "batch":
             index = 0
