@@ -66,6 +66,9 @@ def test_whoever_waits_is_handed_the_result_the_store_holds(orch: Orchestrator) 
     assert isinstance(handed, JobResult) and handed.status == "succeeded"
     assert handed == to_result(orch.store.get_job(job_id))
     assert orch.result(busy, timeout=WAIT).status == "succeeded"
+    # A job that ended lately: a wait says so at once (the record is in the store).
+    assert orch.executor.wait(busy, WAIT) is True
+    assert orch.executor.wait("never-submitted", 0.01) is False
 
 
 def test_many_jobs_submitted_at_once_run_in_order_of_their_ids(orch: Orchestrator) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -45,6 +46,10 @@ def make_executor(kind: str, settings: Settings) -> Executor:
     )
 
 
+#: How many of the jobs submitted lately an Orchestrator remembers (see ``Orchestrator.result``).
+RECENT_JOBS = 4096
+
+
 class Orchestrator:
     """Submit jobs, follow them, fetch their results; records live in the BELUGA store."""
 
@@ -60,6 +65,8 @@ class Orchestrator:
         self._owns_store = store is None
         # Interfaces call from many threads (REST's thread pool); build shared parts once.
         self._lock = threading.Lock()
+        #: Ids of the jobs submitted here lately, newest last (see ``result``).
+        self._recent: collections.OrderedDict[str, None] = collections.OrderedDict()
         if executor is None or isinstance(executor, str):
             self._executor_kind = executor or self.settings.executor.kind
             self._executor: Executor | None = None
@@ -133,7 +140,14 @@ class Orchestrator:
                 for unsent in ids[n:]:
                     self._fail(unsent, f"not submitted: {exc}")
                 raise
+            self._remember(job_id)
         return ids
+
+    def _remember(self, job_id: str) -> None:
+        with self._lock:
+            self._recent[job_id] = None
+            if len(self._recent) > RECENT_JOBS:
+                self._recent.popitem(last=False)
 
     @staticmethod
     def _parse(request: JobRequest | dict[str, Any], index: int, count: int) -> JobRequest:
@@ -197,8 +211,11 @@ class Orchestrator:
             JobError: ``wait`` ran past ``timeout`` (default: executor.job_wait_timeout_s).
         """
         store = self.store
-        # The status alone first: a job just submitted is not done, and its record is not small.
-        if not wait or store.job_status(job_id) in TERMINAL_STATUSES:
+        # A job submitted here lately: its executor says when it ends (at once when it has), so
+        # straight to the wait. Another: the status alone first (its record is not small).
+        if not wait or (
+            job_id not in self._recent and store.job_status(job_id) in TERMINAL_STATUSES
+        ):
             return to_result(store.get_job(job_id))
         limit = self.settings.executor.job_wait_timeout_s if timeout is None else timeout
         deadline = time.monotonic() + limit

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 _ENV_LOCK = threading.Lock()
 #: Jobs a worker holds at once: the one it runs and the next, waiting in its pipe.
 PREFETCH = 2
+#: How many ended jobs the executor remembers (a wait for one of them returns at once).
+ENDED_MEMORY = 4096
 CLOSED_MESSAGE = "the local executor was closed before the job started; resubmit it"
 
 
@@ -152,7 +154,8 @@ class LocalExecutor:
         self._workers: dict[str, list[_Worker]] = {}
         self._pending: dict[str, collections.deque[tuple[str, int]]] = {}
         self._events: dict[str, _Ended] = {}
-        self._statuses: dict[str, str] = {}
+        #: Ids of the jobs that ended lately, newest last: a wait for one returns at once.
+        self._ended: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._rr = itertools.count()
         self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._closed = False
@@ -193,7 +196,7 @@ class LocalExecutor:
                 for item in list(queue):
                     if item[0] == job_id:
                         queue.remove(item)
-                        self._finish(job_id, "cancelled")
+                        self._finish(job_id)
             holder = self._holder(job_id)
         if holder is None:
             return
@@ -204,6 +207,8 @@ class LocalExecutor:
     def wait(self, job_id: str, timeout: float) -> bool | JobResult:
         event = self._events.get(job_id)
         if event is None:
+            if job_id in self._ended:
+                return True
             time.sleep(min(timeout, 0.02))
             return False
         if not event.wait(timeout):
@@ -256,9 +261,6 @@ class LocalExecutor:
                 device: [w.process.pid for w in ws if w.alive]
                 for device, ws in self._workers.items()
             }
-
-    def last_status(self, job_id: str) -> str | None:
-        return self._statuses.get(job_id)
 
     # --- internals -------------------------------------------------------------------------------
 
@@ -344,8 +346,10 @@ class LocalExecutor:
             log.warning("job %s ignored its cancel; replacing worker %s", job_id, worker.name)
             worker.process.kill()
 
-    def _finish(self, job_id: str, status: str, note: str | None = None) -> None:
-        self._statuses[job_id] = status
+    def _finish(self, job_id: str, note: str | None = None) -> None:
+        self._ended[job_id] = None
+        if len(self._ended) > ENDED_MEMORY:
+            self._ended.popitem(last=False)
         event = self._events.pop(job_id, None)
         if event is not None:
             event.note = note
@@ -402,10 +406,10 @@ class LocalExecutor:
         elif kind == "warn":
             log.warning("worker %s: %s", worker.name, message[1])
         elif kind == "done":
-            _, job_id, status, note = message
+            _, job_id, _status, note = message
             if job_id in worker.jobs:
                 worker.jobs.remove(job_id)
-            self._finish(job_id, status, note)
+            self._finish(job_id, note)
             self._assign(worker.device.id)
 
     def _on_death(self, worker: _Worker) -> None:
@@ -415,7 +419,7 @@ class LocalExecutor:
         log.warning("worker %s exited with code %s", worker.name, code)
         if job_id is not None:
             self._fail_lost(job_id, worker, code)
-            self._finish(job_id, "failed")
+            self._finish(job_id)
         # The jobs waiting in its pipe never started: back to the front of the queue.
         queue = self._pending.setdefault(worker.device.id, collections.deque())
         for waiting_id in reversed(waiting):
@@ -442,7 +446,7 @@ class LocalExecutor:
         while queue:
             job_id, _ = queue.popleft()
             self._fail_job(job_id, message)
-            self._finish(job_id, "failed")
+            self._finish(job_id)
 
     def _fail_unstarted(self, job_id: str, message: str) -> None:
         """Fail a job handed to a worker that has not started it; its claim makes the worker
