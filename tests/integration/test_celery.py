@@ -15,6 +15,7 @@ from dunes.cpus import format_cpu_list, share
 from dunes.errors import BrokerUnavailableError
 from dunes.orchestration import JobRequest, Orchestrator
 from dunes.orchestration.doctor import check_workers
+from dunes.orchestration.executors.celery_app import key_inflight
 from dunes.orchestration.store import chunk_id, to_result
 from tests.conftest import port_open
 from tests.integration.conftest import Workers
@@ -115,9 +116,17 @@ def test_cancel_a_queued_and_a_running_job(celery_settings: Settings, workers: W
         running = orch.submit(JobRequest(circuit=slow_circuit(16, 30)))
         queued = orch.submit(JobRequest(circuit=GHZ))
         poll(lambda: orch.status(running).status == "running", timeout=WAIT, what="job running")
+        # The running job is marked in flight on its worker (what the reaper requeues).
+        (instance,) = [key.decode() for key in workers.redis.smembers("dunes:instances")]
+        assert workers.redis.hexists(key_inflight(instance), running)
         assert orch.cancel(queued).status == "cancelled"
         assert orch.cancel(running).status == "cancelled"
         assert orch.result(running, timeout=WAIT).status == "cancelled"
+        poll(
+            lambda: not workers.redis.hexists(key_inflight(instance), running),
+            timeout=WAIT,
+            what="in-flight mark gone",
+        )
         assert "start" not in [e.step for e in orch.events(queued)]
         after = orch.result(orch.submit(JobRequest(circuit="x(0)")), timeout=WAIT)
         assert after.status == "succeeded"

@@ -201,6 +201,8 @@ class Beacon:
         )
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
+        #: The connection whose in-flight mark's reply is still to be read (see ``track``).
+        self._tracking: Any = None
 
     def start(self) -> None:
         if self.thread is None:
@@ -270,12 +272,35 @@ class Beacon:
             pipe.execute()
 
     def track(self, job_id: str, attempt: int, queue: str) -> None:
+        """Mark the job in flight on this worker. The mark is sent now, its reply read when the
+        job leaves (``untrack``): the job does not wait a round trip for it to start."""
         value = json.dumps({"attempt": attempt, "queue": queue})
-        self.client.hset(key_inflight(self.state.instance), job_id, value)
+        pool = self.client.connection_pool
+        conn = pool.get_connection()
+        try:
+            conn.send_command("HSET", key_inflight(self.state.instance), job_id, value)
+        except BaseException:
+            conn.disconnect()
+            pool.release(conn)
+            raise
+        self._tracking = conn
+
+    def _settle(self) -> None:
+        """Read the reply to the in-flight mark sent by ``track``, if any."""
+        conn, self._tracking = self._tracking, None
+        if conn is None:
+            return
+        try:
+            conn.read_response()
+        except broker_errors():
+            conn.disconnect()  # the pool connects it again when it is next used
+        finally:
+            self.client.connection_pool.release(conn)
 
     def untrack(self, job_id: str, *, done: bool, result: dict[str, Any] | None = None) -> None:
         """The job left this worker; with ``done`` wake whoever waits for it, handing over the
         ``result`` it stored when it succeeded (one round trip)."""
+        self._settle()
         pipe = self.client.pipeline(transaction=False)
         if done:
             _push_done(pipe, job_id, result)
