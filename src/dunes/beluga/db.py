@@ -218,7 +218,9 @@ def run(
     while True:
         attempt += 1
         try:
-            with queue.turn() if queue else contextlib.nullcontext(), engine.connect() as conn:
+            # The connection is taken from the pool (and given back) outside the writers' line:
+            # only the transaction itself holds the turn.
+            with engine.connect() as conn, queue.turn() if queue else contextlib.nullcontext():
                 conn.execution_options(**{_WRITE_OPTION: write})
                 with conn.begin():
                     return fn(conn)
