@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dunes.errors import InvalidInputError
 from dunes.orchestration import JobRequest
@@ -76,3 +78,11 @@ def test_result_note_carries_a_small_result_and_nothing_else() -> None:
     assert result_note({"circuit": "x" * RESULT_NOTE_MAX_BYTES}) is None
     for garbage in ("1", b"1", "{", '{"status": "succeeded"}', "[]"):
         assert read_result_note("j1", garbage) is None
+
+
+@given(st.binary(max_size=200) | st.text(max_size=200))
+def test_any_mark_that_is_not_a_note_reads_as_none(mark: bytes | str) -> None:
+    from dunes.orchestration.store import read_result_note
+
+    note = read_result_note("j1", mark)
+    assert note is None or (note.job_id, note.status) == ("j1", "succeeded")
