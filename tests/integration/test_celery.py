@@ -144,6 +144,11 @@ def test_batch_is_split_over_two_workers(celery_settings: Settings, workers: Wor
         assert result.status == "succeeded", result.error
         assert [r.circuit for r in result.results or []] == circuits
         assert {orch.store.get_job(chunk_id(job_id, i)).worker for i in range(2)}.__len__() == 2
+    # The doctor names the cores each worker runs on.
+    detail = check_workers(celery_settings, broker_ok=True, timeout=2.0).detail
+    for proc, i in zip(procs, range(2), strict=True):
+        assert f"dunes-cpu-{proc.pid}@" in detail
+        assert f"(cores {format_cpu_list(share(i, 2))})" in detail
 
 
 def _redis_server(port: int, directory: Path) -> subprocess.Popen[bytes]:

@@ -157,7 +157,7 @@ def _version(text: str) -> tuple[int, ...]:
 def check_workers(settings: Settings, *, broker_ok: bool, timeout: float) -> Check:
     import socket
 
-    from dunes.orchestration.executors.celery_app import inspect_workers
+    from dunes.orchestration.executors.celery_app import inspect_workers, worker_cores
 
     if not broker_ok:
         return Check(
@@ -180,5 +180,12 @@ def check_workers(settings: Settings, *, broker_ok: bool, timeout: float) -> Che
             f"{device_queue(socket.gethostname(), 'cuda:0')}) or dunes worker --device cpu "
             f"({CPU_QUEUE})",
         )
-    detail = "; ".join(f"{node} -> {', '.join(queues)}" for node, queues in sorted(workers.items()))
+    try:
+        cores = worker_cores(settings)
+    except DunesError:
+        cores = {}
+    detail = "; ".join(
+        f"{node} -> {', '.join(queues)}" + (f" (cores {cores[node]})" if node in cores else "")
+        for node, queues in sorted(workers.items())
+    )
     return Check(name="workers", status="ok", detail=detail)

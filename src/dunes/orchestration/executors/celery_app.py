@@ -42,6 +42,9 @@ HEARTBEAT_TTL_S = 5
 DONE_TTL_S = 3600
 REAP_LOCK_S = 15
 
+#: The variable that tells a worker process its Celery node name (for its heartbeat).
+ENV_NODE = "DUNES_WORKER_NODE"
+
 KEY_INSTANCES = f"{REDIS_KEY_PREFIX}instances"
 KEY_WORKERS = f"{REDIS_KEY_PREFIX}workers"
 
@@ -230,6 +233,7 @@ class Beacon:
                 "device": state.runtime.label,
                 "host": socket.gethostname(),
                 "pid": os.getpid(),
+                "node": os.environ.get(ENV_NODE),
                 "cpus": format_cpu_list(allowed_cpus()),
                 "at": time.time(),
                 "jobs_run": state.runtime.jobs_run,
@@ -452,16 +456,9 @@ class CeleryExecutor:
         if time.monotonic() - at < max_age_s:
             return cached
         try:
-            raw = self.redis.hgetall(KEY_WORKERS)
+            live = heartbeats(self.redis)
         except broker_errors():
             return []
-        now = time.time()
-        live = []
-        for instance, info in raw.items():
-            data = json.loads(info)
-            if now - float(data.get("at", 0)) <= HEARTBEAT_TTL_S:
-                live.append({"instance": instance.decode(), **data})
-        live.sort(key=lambda d: d["instance"])
         self._cache = (time.monotonic(), live)
         return live
 
@@ -528,6 +525,37 @@ class CeleryExecutor:
             self.redis.close()
         with contextlib.suppress(Exception):
             self.app.close()
+
+
+def heartbeats(client: Any) -> list[dict[str, Any]]:
+    """The live workers' heartbeats (queue, device, host, pid, Celery node, cores, jobs run),
+    by instance."""
+    now = time.time()
+    live = []
+    for instance, info in client.hgetall(KEY_WORKERS).items():
+        data = json.loads(info)
+        if now - float(data.get("at", 0)) <= HEARTBEAT_TTL_S:
+            live.append({"instance": instance.decode(), **data})
+    return sorted(live, key=lambda d: d["instance"])
+
+
+def worker_cores(settings: Settings) -> dict[str, str]:
+    """Celery node name -> the cores that worker runs on (a cpu list), from the heartbeats.
+
+    Raises:
+        BrokerUnavailableError: the broker cannot be reached.
+    """
+    import redis
+
+    client = redis.Redis.from_url(
+        settings.executor.broker_url, socket_connect_timeout=2, socket_timeout=5
+    )
+    try:
+        return {b["node"]: b["cpus"] for b in heartbeats(client) if b.get("node") and b.get("cpus")}
+    except broker_errors() as exc:
+        raise BrokerUnavailableError(f"the worker heartbeats could not be read: {exc}") from exc
+    finally:
+        client.close()
 
 
 def _redact(url: str) -> str:

@@ -11,6 +11,7 @@ from dunes.constants import device_queue
 from dunes.cpus import parse_cpu_list, pin_from_env
 from dunes.devices import discover, normalize_device_id
 from dunes.errors import InvalidInputError
+from dunes.orchestration.executors.celery_app import ENV_NODE
 from dunes.orchestration.executors.local import child_environment
 
 
@@ -52,12 +53,13 @@ def worker_plan(
         env["OMP_NUM_THREADS"] = str(threads)
     env["DUNES_WORKER_DEVICE"] = target.id
     env["DUNES_WORKER_QUEUE"] = device_queue(host, target.id)
+    env[ENV_NODE] = f"dunes-{tag}{suffix}@{host}"
     return {
         "device": target.id,
         "queue": env["DUNES_WORKER_QUEUE"],
         "pool": pool,
         "concurrency": concurrency,
-        "nodename": f"dunes-{tag}{suffix}@{host}",
+        "nodename": env[ENV_NODE],
         "env": env,
     }
 
