@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection
 
 from dunes.beluga._sql import _check_id, _insert
-from dunes.beluga.batch import _vector
+from dunes.beluga.batch import _vector, edge_params
 from dunes.beluga.canonical import circuit_data, jsonable
 from dunes.beluga.models import KINDS, RELATIONS, Category, Node
 from dunes.beluga.schema import edges, nodes
@@ -285,7 +285,7 @@ def import_node_link(store: GraphStore, data: Mapping[str, Any] | str) -> dict[s
             if (categories.get(src), categories.get(dst)) == want:
                 fast.append({"src": src, "relation": relation, "dst": dst, "created_at": created})
             else:  # an end outside this document, or a wrong category: check it properly
-                store._relate(conn, src, relation, dst)
+                store._apply_edge(conn, edge_params(src, relation, dst))
         for start in range(0, len(fast), _BATCH):
             conn.execute(
                 _insert(conn, edges).on_conflict_do_nothing(
@@ -405,19 +405,18 @@ def import_quantum_graph_yaml(store: GraphStore, data: Mapping[str, Any] | str) 
     if not isinstance(raw_edges, list):
         raise InvalidInputError("quantum_graph.edges must be a list of {source, relation, target}")
 
-    def work(conn: Connection) -> dict[str, str]:
-        ids: dict[str, str] = {}
-        for name, category, kind, payload, node_id in planned:
-            ids[name] = store._put_node(conn, category, kind, payload, node_id, None, name)
-        for index, item in enumerate(raw_edges):
-            where = f"quantum_graph.edges[{index}]"
-            if not isinstance(item, Mapping):
-                raise InvalidInputError(f"{where} must be an object", field=where)
-            src, dst = item.get("source"), item.get("target")
-            relation = item.get("relation")
-            src_id = ids.get(str(src), str(src))
-            dst_id = ids.get(str(dst), str(dst))
-            store._relate(conn, src_id, str(relation), dst_id)
-        return ids
-
-    return store._write(work, "importing a quantum_graph")
+    # Prepared with no transaction open, then written whole (see GraphBatch).
+    batch = store.batch()
+    ids = {
+        name: batch.node(category, kind, payload, id=node_id, label=name)
+        for name, category, kind, payload, node_id in planned
+    }
+    for index, item in enumerate(raw_edges):
+        where = f"quantum_graph.edges[{index}]"
+        if not isinstance(item, Mapping):
+            raise InvalidInputError(f"{where} must be an object", field=where)
+        src, dst = item.get("source"), item.get("target")
+        relation = item.get("relation")
+        batch.relate(ids.get(str(src), str(src)), str(relation), ids.get(str(dst), str(dst)))
+    store.write(batch, what="importing a quantum_graph")
+    return ids

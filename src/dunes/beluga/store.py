@@ -189,20 +189,6 @@ class GraphStore(JobStore):
         self._write(lambda conn: self._apply_node(conn, values), f"storing an {category}")
         return str(values["id"])
 
-    def _put_node(
-        self,
-        conn: Connection,
-        category: Category,
-        kind: str,
-        data: Any,
-        node_id: str | None,
-        embedding: Sequence[float] | np.ndarray | None,
-        label: str | None,
-    ) -> str:
-        values = node_row(category, kind, data, node_id, embedding, label)
-        self._apply_node(conn, values)
-        return values["id"]
-
     def _apply_node(
         self, conn: Connection, values: dict[str, Any], *, keep_existing: bool = False
     ) -> None:
@@ -234,9 +220,6 @@ class GraphStore(JobStore):
         """
         params = edge_params(src_id, relation, dst_id)
         self._write(lambda conn: self._apply_edge(conn, params), "relating nodes")
-
-    def _relate(self, conn: Connection, src_id: str, relation: str, dst_id: str) -> None:
-        self._apply_edge(conn, edge_params(src_id, relation, dst_id))
 
     def _apply_edge(self, conn: Connection, params: dict[str, Any]) -> None:
         """Insert a prepared relation (idempotent); say which end is missing or of which kind."""
