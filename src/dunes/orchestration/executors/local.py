@@ -93,12 +93,10 @@ def _worker_main(conn: Connection, settings: Settings, label: str, worker: str) 
         conn.send(("started", job_id))
         note = None
         try:
-            status, result = runtime.run_job(job_id, attempt=attempt)
-            note = result_note(result)
-        except Exception as exc:  # the store itself failed; say so and live on
+            note = result_note(runtime.run_job(job_id, attempt=attempt).result)
+        except Exception:  # the store itself failed; say so and live on
             log.exception("job %s could not be run", job_id)
-            status = f"error: {type(exc).__name__}: {exc}"
-        conn.send(("done", job_id, status, note))
+        conn.send(("done", job_id, note))
     conn.close()
 
 
@@ -406,7 +404,7 @@ class LocalExecutor:
         elif kind == "warn":
             log.warning("worker %s: %s", worker.name, message[1])
         elif kind == "done":
-            _, job_id, _status, note = message
+            _, job_id, note = message
             if job_id in worker.jobs:
                 worker.jobs.remove(job_id)
             self._finish(job_id, note)
