@@ -258,3 +258,21 @@ def test_atomic_is_one_transaction_all_or_nothing(store: GraphStore) -> None:
 
     with pytest.raises(NodeNotFoundError):
         store.get_node(content_id("task", {"text": "rolled back"}))
+
+
+def test_a_refused_start_inside_a_unit_of_work_leaves_the_job_as_it_was(
+    store: GraphStore,
+) -> None:
+    from dunes.beluga.store import content_id
+
+    store.create_job(job_id="U1", kind="task", input={})
+    first = store.start_job("U1", claim="U1", worker="w1", device="cpu", message="go")
+
+    def work(s: GraphStore) -> object:
+        again = s.start_job("U1", claim="U1", worker="w2", device="cuda:1", message="again")
+        s.add_entity("task", {"text": "kept"})
+        return again
+
+    assert store.atomic(work) is None
+    assert store.get_job("U1") == first
+    assert store.get_node(content_id("task", {"text": "kept"})).kind == "task"

@@ -115,7 +115,10 @@ class GraphStore(JobStore):
     def _write(self, fn: Callable[[Connection], T], what: str) -> T:
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
-            return fn(conn)
+            # Inside a unit of work the call is a savepoint of it: a call that gives up (raises)
+            # takes back what it wrote, as it would in a transaction of its own.
+            with conn.begin_nested():
+                return fn(conn)
         return db.run(self.engine, fn, what=what, write=True)
 
     def _read(self, fn: Callable[[Connection], T], what: str) -> T:
@@ -129,7 +132,8 @@ class GraphStore(JobStore):
 
         A commit is the expensive part of a small write (a lock, a WAL append, an fsync on
         PostgreSQL), so a step that makes thirty calls should pay for one. All or nothing: if
-        ``fn`` raises, nothing it wrote is kept. On lock contention the whole of ``fn`` is run
+        ``fn`` raises, nothing it wrote is kept; a store call inside it that raises takes back
+        only its own writes (a savepoint), so ``fn`` may catch it and go on. On lock contention the whole of ``fn`` is run
         again, so it must not have effects outside the store that cannot be repeated. Calls from
         other threads are not part of it; a nested ``atomic`` joins the outer one.
 
