@@ -136,12 +136,12 @@ def check_broker(settings: Settings) -> Check:
     detail = f"Redis {', '.join(versions)} answers in {rtt * 1000:.1f} ms"
     old = [v for v in versions if _version(v) < MIN_REDIS]
     if old:
+        needed = ".".join(map(str, MIN_REDIS))
         return Check(
             name="broker",
             status="fail" if settings.executor.kind == "celery" else "warn",
-            detail=f"{detail}; the celery executor needs Redis "
-            f"{'.'.join(map(str, MIN_REDIS))} or newer (BLMOVE)",
-            fix="upgrade Redis to 6.2 or newer",
+            detail=f"{detail}; the celery executor needs Redis {needed} or newer (BLMOVE)",
+            fix=f"upgrade Redis to {needed} or newer",
         )
     return Check(name="broker", status="ok", detail=detail)
 
