@@ -31,13 +31,31 @@ class _Section(BaseModel):
 class QuantumSettings(_Section):
     """Limits and defaults of the simulator."""
 
-    max_qubits: int = Field(32, ge=1, le=64, description="Largest circuit accepted at all.")
+    max_qubits: int = Field(
+        65_536,
+        ge=1,
+        le=65_536,
+        description="Widest circuit accepted at all; what each method reaches is set by memory.",
+    )
     max_shots: int = Field(1_000_000, ge=0)
     statevector_json_max_qubits: int = Field(
         16, ge=1, le=30, description="Above this the JSON holds only the top amplitudes."
     )
     top_amplitudes: int = Field(32, ge=1, description="Amplitudes kept in JSON for big states.")
     default_shots: int = Field(0, ge=0)
+    fallback_shots: int = Field(
+        4096,
+        ge=1,
+        description="Samples drawn when no exact distribution is in reach (said in reasons).",
+    )
+    max_outcomes: int = Field(
+        65_536, ge=1, description="Most outcomes an exact distribution lists; beyond, samples."
+    )
+    max_branch_amplitudes: int = Field(
+        2**26,
+        ge=2,
+        description="Amplitudes all branches of a mid-circuit-measured circuit may hold at once.",
+    )
     default_device: Literal["auto", "cpu", "gpu"] = "auto"
     cpu_memory_fraction: float = Field(
         0.8, gt=0, le=1, description="Share of free host memory a state may take."

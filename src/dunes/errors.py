@@ -66,6 +66,7 @@ class CircuitSyntaxError(CircuitError):
     def __init__(self, message: str, *, line: int | None = None, column: int | None = None) -> None:
         where = f"line {line}, column {column}: " if line is not None else ""
         super().__init__(f"{where}{message}", field="circuit")
+        self.detail = message
         self.line = line
         self.column = column
 

@@ -191,12 +191,15 @@ def test_memory_check_against_a_small_device(minilm_runtime: AgentRuntime) -> No
     from dunes.devices import Device
 
     small = Device(id="cpu", kind="cpu", name="tiny", memory_total=2**20, memory_free=2**20)
-    spec = F.build("ghz", {"num_qubits": 20})
-    report = minilm_runtime.validate_circuit(spec, family="ghz", device=small)
+    spec = F.build("qft", {"num_qubits": 20})
+    report = minilm_runtime.validate_circuit(spec, family="qft", device=small)
     assert not report.passed
     memory = report.check("memory")
     assert memory.ok is False
-    assert "16.0 MiB" in memory.detail
+    assert "20-qubit circuit as a statevector needs 32.0 MiB" in memory.detail
+    clifford = minilm_runtime.validate_circuit(F.build("ghz", {"num_qubits": 200}), device=small)
+    assert clifford.check("memory").ok is True  # the stabilizer runs it in a few KiB
+    assert "stabilizer run needs" in clifford.check("memory").detail
 
 
 def test_sampled_result_is_checked_by_distribution(minilm_runtime: AgentRuntime) -> None:

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from dunes.config import QuantumSettings
 from dunes.devices import Device, Inventory
 from dunes.errors import (
     CircuitValidationError,
@@ -16,7 +17,7 @@ from dunes.errors import (
 from dunes.quantum import SimulationOptions, parse_circuit
 from dunes.quantum.backend import AerInfo
 from dunes.quantum.options import (
-    AerPlan,
+    SimulationPlan,
     blocking_qubits_for,
     choose_fusion,
     estimate_fusion_costs,
@@ -67,7 +68,7 @@ def width(n: int) -> str:
     return "; ".join(["t(0)", *(f"cx({i},{i + 1})" for i in range(n - 1))])
 
 
-def plan(text: str, inv: Inventory, aer: AerInfo = GPU_AER, **options: object) -> AerPlan:
+def plan(text: str, inv: Inventory, aer: AerInfo = GPU_AER, **options: object) -> SimulationPlan:
     return plan_simulation(
         parse_circuit(text), SimulationOptions(**options), inventory=inv, aer=aer
     )
@@ -129,16 +130,36 @@ def test_blocking_for_density_matrix_counts_four_entries_per_qubit() -> None:
     assert blocking_qubits_for(10, "statevector", "double", 16 * GIB) == 9
 
 
+def brickwork(n: int, layers: int) -> str:
+    """Entangling layers deep enough that no matrix product state stays small."""
+    ops = []
+    for layer in range(layers):
+        ops += [f"h({q}); t({q})" for q in range(n)]
+        ops += [f"cx({q},{q + 1})" for q in range(layer % 2, n - 1, 2)]
+    return "; ".join(ops)
+
+
 def test_state_that_fits_nothing_raises_with_needed_and_available() -> None:
     with pytest.raises(InsufficientMemoryError) as info:
-        plan(width(36), inventory(40, 40, host_free_gib=64))
+        plan(brickwork(36, 40), inventory(40, 40, host_free_gib=64))
     message = str(info.value)
-    assert "36-qubit statevector state needs 1.0 TiB" in message
-    assert "cpu has 51.2 GiB usable" in message
+    assert "36-qubit circuit as a statevector needs 1.0 TiB at its peak" in message
+    assert "72.0 GiB is usable on the 2 GPU(s) together" in message  # with cache blocking
+    assert "matrix product state could need up to" in message
+
+
+def test_low_entanglement_beyond_memory_runs_as_matrix_product_state() -> None:
+    result = plan(width(36), inventory(40, 40, host_free_gib=64))
+    assert result.method == "matrix_product_state" and result.aer_device == "CPU"
+    assert result.required_bytes < GIB
+    assert any("bond dimension at most 2" in r for r in result.reasons)
 
 
 def test_too_big_for_gpus_with_device_gpu_names_gpu_memory() -> None:
-    with pytest.raises(InsufficientMemoryError, match=r"needs 64\.0 GiB but the 2 GPU\(s\) have"):
+    with pytest.raises(
+        InsufficientMemoryError,
+        match=r"needs 64\.\d GiB at its peak but 28\.8 GiB is usable on the 2 GPU\(s\) together",
+    ):
         plan(width(32), inventory(16, 16), device="gpu")
 
 
@@ -163,10 +184,26 @@ def test_target_gpus_honoured_and_validated() -> None:
 
 def test_batched_shots_only_where_aer_supports_it() -> None:
     text = "h(0); measure(0); h(1); cx(1, 2); t(2); measure"
-    result = plan(text, inventory(40), shots=1000)
+    exact = plan(text, inventory(40), shots=1000)
+    assert exact.engine == "branches"  # few branches: exact, no run per shot at all
+    per_shot = plan_simulation(
+        parse_circuit(text),
+        SimulationOptions(shots=1000),
+        inventory=inventory(40),
+        aer=GPU_AER,
+        limits=QuantumSettings(max_branch_amplitudes=4),
+    )
+    assert per_shot.engine == "aer"
+    result = per_shot
     assert result.options.get("batched_shots_gpu") is True
-    older = plan(text, inventory(40), aer=OLD_GPU_AER, shots=1000)
-    assert "batched_shots_gpu" not in older.options
+    older = plan_simulation(
+        parse_circuit(text),
+        SimulationOptions(shots=1000),
+        inventory=inventory(40),
+        aer=OLD_GPU_AER,
+        limits=QuantumSettings(max_branch_amplitudes=4),
+    )
+    assert older.engine == "aer" and "batched_shots_gpu" not in older.options
     no_midcircuit = plan("h(0); t(0); cx(0,1); measure", inventory(40), shots=1000)
     assert "batched_shots_gpu" not in no_midcircuit.options
     on_cpu = plan(text, inventory(40), aer=CPU_AER, shots=1000)
@@ -264,5 +301,5 @@ def test_fusion_on_gpu_counts_passes() -> None:
     spec = parse_circuit(ghz(20))
     unfused, fused = estimate_fusion_costs(spec, gpu=True)
     assert fused < unfused
-    result = plan(ghz(20), inventory(40))
+    result = plan(ghz(20) + "; t(3)", inventory(40))
     assert result.fusion is True and result.options["fusion_enable"] is True

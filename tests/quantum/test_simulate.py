@@ -181,7 +181,7 @@ def test_big_state_is_truncated_and_written_as_checked_artifact(tmp_path: Path) 
 def test_tampered_artifact_names_the_path(tmp_path: Path) -> None:
     limits = QuantumSettings(statevector_json_max_qubits=2)
     result = simulate(
-        parse_circuit("h(0); cx(0, 1); h(2)"), settings=limits, artifacts_dir=tmp_path
+        parse_circuit("h(0); cx(0, 1); t(2)"), settings=limits, artifacts_dir=tmp_path
     )
     assert result.artifact is not None
     path = Path(result.artifact.path)
@@ -201,12 +201,14 @@ def test_tampered_artifact_names_the_path(tmp_path: Path) -> None:
 
 
 def test_state_too_big_for_host_memory_names_needed_and_available() -> None:
-    spec = parse_circuit("h(0)", num_qubits=40)
+    layers = [f"h({q}); t({q})" for q in range(40)] + [f"cx({q},{q + 1})" for q in range(39)]
+    spec = parse_circuit("; ".join(layers * 30))
     with pytest.raises(InsufficientMemoryError) as info:
-        simulate(spec, settings=QuantumSettings(max_qubits=64))
+        simulate(spec)
     message = str(info.value)
-    assert "40-qubit statevector state needs 16.0 TiB" in message
-    assert "cpu has" in message and "usable" in message
+    assert "40-qubit circuit as a statevector needs 16.0 TiB" in message
+    assert "usable" in message and "what would work" in message
+    assert "matrix product state could need up to" in message
 
 
 def test_limits_are_enforced() -> None:

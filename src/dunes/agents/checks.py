@@ -10,11 +10,13 @@ import numpy as np
 
 from dunes.agents.schemas import Check, Outcome
 from dunes.config import QuantumSettings
-from dunes.devices import Device
+from dunes.devices import Device, Inventory
 from dunes.errors import DunesError, InsufficientMemoryError
-from dunes.quantum import families
+from dunes.quantum import SimulationOptions, families
+from dunes.quantum.backend import aer_info
 from dunes.quantum.circuit import CircuitSpec
-from dunes.quantum.memory import check_fits, format_bytes, state_bytes
+from dunes.quantum.memory import format_bytes
+from dunes.quantum.options import plan_simulation
 from dunes.quantum.result import SimulationResult
 
 #: Deeper circuits are refused before running: they are almost surely a generation mistake.
@@ -44,39 +46,48 @@ def circuit_checks(spec: CircuitSpec, *, device: Device, limits: QuantumSettings
             value=spec.depth,
         ),
     ]
-    fraction = limits.cpu_memory_fraction if device.kind == "cpu" else limits.gpu_memory_fraction
-    try:
-        needed = check_fits(spec.num_qubits, device, fraction=fraction)
-        checks.append(
-            Check(
-                name="memory",
-                ok=True,
-                detail=f"state needs {format_bytes(needed)}; {device.id} has "
-                f"{format_bytes(device.memory_free * fraction)} usable",
-                value=needed,
-            )
-        )
-    except InsufficientMemoryError as exc:
-        checks.append(
-            Check(
-                name="memory",
-                ok=False,
-                detail=str(exc),
-                value=state_bytes(spec.num_qubits),
-            )
-        )
-    if spec.has_midcircuit_measurement:
+    checks.append(_memory_check(spec, device=device, limits=limits))
+    if spec.is_dynamic:
         checks.append(
             Check(
                 name="measurements",
                 ok=None,
-                detail="mid-circuit measurement or reset: no single final state to compare",
+                detail="mid-circuit measurement, reset or classical control: no single final "
+                "state to compare; the classical bits' distribution is reported",
             )
         )
     return checks
 
 
+def _memory_check(spec: CircuitSpec, *, device: Device, limits: QuantumSettings) -> Check:
+    """The peak memory of the run the simulator would plan, against ``device``."""
+    inventory = Inventory(
+        source="cpu" if device.kind == "cpu" else "nvml",
+        cuda_visible_devices=None,
+        devices=(device,) if device.kind == "cpu" else (device, _host_device()),
+    )
+    options = SimulationOptions(device="cpu" if device.kind == "cpu" else "auto")
+    try:
+        plan = plan_simulation(spec, options, inventory=inventory, aer=aer_info(), limits=limits)
+    except InsufficientMemoryError as exc:
+        return Check(name="memory", ok=False, detail=str(exc), value=None)
+    return Check(
+        name="memory",
+        ok=True,
+        detail=f"{plan.method} run needs {format_bytes(plan.required_bytes)} at its peak on "
+        f"{plan.devices[0]}",
+        value=plan.required_bytes,
+    )
+
+
+def _host_device() -> Device:
+    from dunes.devices import discover
+
+    return discover().cpu
+
+
 def _distribution(result: SimulationResult) -> dict[str, float] | None:
+    """Outcome frequencies: counts when sampled, else the probabilities."""
     if result.counts:
         total = sum(result.counts.values())
         return {k: v / total for k, v in result.counts.items()}
@@ -147,7 +158,7 @@ def _fidelity_check(
             ok=None,
             detail=f"ideal state has {ideal.size} amplitudes, circuit has {spec.num_qubits} qubits",
         )
-    if spec.has_midcircuit_measurement:
+    if spec.is_dynamic:
         return Check(name="fidelity", ok=None, detail="mid-circuit measurement: not comparable")
     if state is not None:
         value = families.fidelity(state, ideal)
@@ -163,6 +174,12 @@ def _fidelity_check(
         return Check(name="fidelity", ok=None, detail="no state or outcomes to compare")
     ideal_p = np.abs(ideal) ** 2
     n = spec.num_qubits
+    if any(len(bits.replace(" ", "")) != n for bits in dist):
+        return Check(
+            name="fidelity",
+            ok=None,
+            detail="outcomes are over classical bits that do not map one to one onto the qubits",
+        )
     overlap = sum(math.sqrt(p * ideal_p[int(bits.replace(" ", ""), 2)]) for bits, p in dist.items())
     value = float(overlap**2)
     judged = result.shots >= MIN_SHOTS_TO_JUDGE or result.counts is None

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dunes.errors import InvalidInputError
-from dunes.quantum.options import MethodChoice
+from dunes.quantum.options import MethodName
 from dunes.quantum.result import SimulationResult
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -43,7 +43,7 @@ class JobRequest(BaseModel):
     )
     shots: int = Field(0, ge=0, description="0: statevector only.")
     seed: int | None = Field(None, ge=0)
-    method: MethodChoice = "auto"
+    method: MethodName = "auto"
     num_qubits: int | None = Field(None, ge=1)
     device: str | None = Field(
         None, description="Pin the job to 'cpu' or 'cuda:N'; default: the placement decides."

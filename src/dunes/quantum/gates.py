@@ -15,10 +15,16 @@ class GateDef:
     num_params: int
     clifford: bool = False
     permutation_or_diagonal: bool = False  # cheap on a statevector: no dense 2x2 mixing
+    #: Largest operator Schmidt rank across any cut between its qubits: how much one application
+    #: can multiply a matrix product state's bond dimension (2 for controlled and Pauli-rotation
+    #: gates, 4 for a swap).
+    schmidt_rank: int = 1
 
 
-def _g(name: str, q: int, p: int = 0, *, clifford: bool = False, cheap: bool = False) -> GateDef:
-    return GateDef(name, q, p, clifford, cheap)
+def _g(
+    name: str, q: int, p: int = 0, *, clifford: bool = False, cheap: bool = False, rank: int = 2
+) -> GateDef:
+    return GateDef(name, q, p, clifford, cheap, rank if q > 1 else 1)
 
 
 _DEFS = [
@@ -47,10 +53,10 @@ _DEFS = [
     _g("cs", 2, cheap=True),
     _g("csdg", 2, cheap=True),
     _g("csx", 2),
-    _g("swap", 2, clifford=True, cheap=True),
-    _g("iswap", 2, clifford=True, cheap=True),
+    _g("swap", 2, clifford=True, cheap=True, rank=4),
+    _g("iswap", 2, clifford=True, cheap=True, rank=4),
     _g("ecr", 2, clifford=True),
-    _g("dcx", 2, clifford=True, cheap=True),
+    _g("dcx", 2, clifford=True, cheap=True, rank=4),
     _g("cp", 2, 1, cheap=True),
     _g("crx", 2, 1),
     _g("cry", 2, 1),
@@ -62,8 +68,8 @@ _DEFS = [
     _g("cu", 2, 4),
     _g("ccx", 3, cheap=True),
     _g("ccz", 3, cheap=True),
-    _g("cswap", 3, cheap=True),
-    _g("rccx", 3),
+    _g("cswap", 3, cheap=True, rank=4),
+    _g("rccx", 3, rank=4),
     _g("c3x", 4, cheap=True),
 ]
 
@@ -84,6 +90,8 @@ ALIASES: dict[str, str] = {
 
 #: Non-gate instructions: measure takes (qubit[, clbit]); barrier and reset take qubits.
 DIRECTIVES = ("measure", "reset", "barrier")
+#: The one classical-control instruction: a condition on classical bits and two blocks.
+IF_ELSE = "if_else"
 
 
 def canonical_name(name: str) -> str | None:

@@ -1,8 +1,8 @@
-"""Simulation options and the plan that turns them into real Aer options.
+"""Simulation options and the plan that turns them into a run.
 
 ``plan_simulation`` is pure: given a circuit, options, a device inventory and what the Aer build
-can do, it decides method, device, fusion and the multi-GPU options, and says why. It is tested
-against fake inventories because most machines have no GPU.
+can do, it decides engine, method (``dunes.quantum.methods``), device, fusion and the multi-GPU
+options, and says why. It is tested against fake inventories because most machines have no GPU.
 """
 
 from __future__ import annotations
@@ -12,13 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from dunes.config import QuantumSettings
 from dunes.devices import Device, Inventory
-from dunes.errors import (
-    CircuitValidationError,
-    DeviceError,
-    InsufficientMemoryError,
-    InvalidInputError,
-)
+from dunes.errors import DeviceError, InsufficientMemoryError
 from dunes.quantum.backend import AerInfo
 from dunes.quantum.circuit import CircuitSpec
 from dunes.quantum.gates import GATES
@@ -28,14 +24,11 @@ from dunes.quantum.memory import (
     bytes_per_amplitude,
     check_fits,
     format_bytes,
-    state_bytes,
 )
+from dunes.quantum.methods import GPU_METHODS, Capacity, Engine, choose_method
 
-MethodChoice = Literal[
-    "auto", "statevector", "density_matrix", "stabilizer", "matrix_product_state"
-]
+MethodName = Literal["auto", "statevector", "density_matrix", "stabilizer", "matrix_product_state"]
 DeviceChoice = Literal["auto", "cpu", "gpu"]
-GPU_METHODS = ("statevector", "density_matrix")
 #: Aer applies fusion only from this width on (its ``fusion_threshold`` default).
 FUSION_THRESHOLD = 14
 #: Aer's ``batched_shots_gpu_max_qubits`` default.
@@ -49,7 +42,7 @@ class SimulationOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     shots: int = Field(0, ge=0, description="0: no sampling, only the state.")
-    method: MethodChoice = "auto"
+    method: MethodName = "auto"
     device: DeviceChoice = "auto"
     precision: Precision = "double"
     seed: int | None = Field(None, ge=0, description="Seed for reproducible sampling.")
@@ -76,11 +69,16 @@ class SimulationOptions(BaseModel):
         return self.shots == 0 if self.statevector is None else self.statevector
 
 
-class AerPlan(BaseModel):
-    """How one circuit will run: Aer device, method, options, the dunes devices, and why."""
+class SimulationPlan(BaseModel):
+    """How one circuit will run: engine, device, method, options, what it reports, and why.
+
+    ``required_bytes`` is the predicted peak of the run, not only the size of its state;
+    ``statevector``, ``exact`` and ``shots`` say what the result will hold.
+    """
 
     model_config = ConfigDict(frozen=True)
 
+    engine: Engine = "aer"
     aer_device: Literal["CPU", "GPU"]
     method: Method
     devices: tuple[str, ...]
@@ -88,49 +86,159 @@ class AerPlan(BaseModel):
     fusion: bool
     options: dict[str, AerValue]
     reasons: tuple[str, ...]
+    statevector: bool = False
+    exact: bool = True
+    shots: int = 0
+    dynamic: bool = False
+    mps_max_bond: int | None = None
 
 
-def choose_method(
-    spec: CircuitSpec, options: SimulationOptions, aer: AerInfo
-) -> tuple[Method, str]:
-    """Pick the simulation method for this circuit and say why.
+def plan_simulation(
+    spec: CircuitSpec,
+    options: SimulationOptions,
+    *,
+    inventory: Inventory,
+    aer: AerInfo,
+    limits: QuantumSettings | None = None,
+    allow_branches: bool = True,
+) -> SimulationPlan:
+    """Decide everything a run of ``spec`` needs.
 
     Raises:
-        DeviceError: the requested method is not in this Aer build.
-        CircuitValidationError: stabilizer was asked for a circuit that is not Clifford.
-        InvalidInputError: a statevector was asked of the stabilizer method.
+        DeviceError: a GPU was requested and none is usable, or a method is unavailable.
+        InsufficientMemoryError: no method fits; the message gives the figures.
     """
-    if options.method != "auto":
-        if options.method not in aer.methods:
-            raise DeviceError(
-                f"method {options.method!r} is not available in {aer.distribution}; "
-                f"available: {', '.join(aer.methods)}",
-                field="method",
-            )
-        if options.method == "stabilizer":
-            _check_stabilizer(spec, options)
-        return options.method, f"method {options.method} as requested"
-    if spec.is_clifford and not options.wants_statevector and options.device != "gpu":
-        return "stabilizer", "Clifford circuit without statevector: stabilizer method"
-    return "statevector", "statevector method"
-
-
-def _check_stabilizer(spec: CircuitSpec, options: SimulationOptions) -> None:
-    if not spec.is_clifford:
-        other = sorted(
-            {op.name for op in spec.operations if op.name in GATES and not GATES[op.name].clifford}
-        )
-        raise CircuitValidationError(
-            f"method stabilizer needs a Clifford circuit; non-Clifford gates: {', '.join(other)} "
-            "(use statevector or matrix_product_state)",
+    limits = limits or QuantumSettings()
+    split = spec.split_measurements()
+    gpus = _target_gpus(options, inventory)
+    if options.device == "gpu":
+        _check_gpu_request(aer, gpus)
+    gpu_possible = options.device != "cpu" and aer.gpu_usable and bool(gpus)
+    host = int(inventory.cpu.memory_free * limits.cpu_memory_fraction)
+    gpu_room = _gpu_capacity(gpus, aer, limits.gpu_memory_fraction) if gpu_possible else 0
+    host_room = 0 if options.device == "gpu" else host
+    where = f"the {len(gpus)} GPU(s) together" if gpu_room > host_room else "the host"
+    capacity = Capacity(host=host, state=max(host_room, gpu_room), state_where=where)
+    choice = choose_method(
+        spec,
+        split,
+        shots=options.shots,
+        method=options.method,
+        statevector=options.statevector,
+        precision=options.precision,
+        on_gpu_only=options.device == "gpu",
+        aer=aer,
+        limits=limits,
+        capacity=capacity,
+        observables=bool(options.observables),
+        allow_branches=allow_branches,
+    )
+    if options.device == "gpu" and (choice.engine != "aer" or choice.method not in GPU_METHODS):
+        raise DeviceError(
+            f"method {choice.method} runs on the CPU only; use statevector or density_matrix "
+            "on GPU",
             field="method",
         )
-    if options.statevector:
-        raise InvalidInputError(
-            "method stabilizer gives no statevector; use statevector or matrix_product_state, "
-            "or ask for shots/observables only",
-            field="statevector",
+    reasons = list(choice.reasons)
+    needed = choice.predicted_bytes
+    base: dict[str, AerValue] = {"method": choice.method, "precision": options.precision}
+    if options.seed is not None:
+        base["seed_simulator"] = options.seed
+    if choice.mps_max_bond is not None:
+        base["matrix_product_state_max_bond_dimension"] = choice.mps_max_bond
+        base["mps_log_data"] = True
+    common = {
+        "engine": choice.engine,
+        "method": choice.method,
+        "required_bytes": needed,
+        "statevector": choice.statevector,
+        "exact": choice.exact,
+        "shots": choice.shots,
+        "dynamic": split.dynamic,
+        "mps_max_bond": choice.mps_max_bond,
+    }
+    if choice.engine == "aer" and choice.method in GPU_METHODS and gpu_possible:
+        gpu_plan = _gpu_options(
+            spec, options, choice.method, gpus, needed, limits.gpu_memory_fraction, aer
         )
+        if gpu_plan is not None:
+            gpu_options, used, gpu_reasons = gpu_plan
+            fusion, fusion_reason = choose_fusion(spec, options, choice.method, gpu=True)
+            return SimulationPlan(
+                aer_device="GPU",
+                devices=tuple(d.id for d in used),
+                fusion=fusion,
+                options={**base, "fusion_enable": fusion, **gpu_options},
+                reasons=(*reasons, *gpu_reasons, fusion_reason),
+                **common,  # type: ignore[arg-type]
+            )
+        if options.device == "gpu":
+            usable = sum(d.memory_free for d in gpus) * limits.gpu_memory_fraction
+            raise InsufficientMemoryError(
+                f"a {spec.num_qubits}-qubit {choice.method} run needs {format_bytes(needed)} "
+                f"but the {len(gpus)} GPU(s) have {format_bytes(usable)} usable together "
+                f"({limits.gpu_memory_fraction:.0%} of free memory)",
+                field="circuit",
+            )
+        reasons.append(f"CPU: the run ({format_bytes(needed)}) does not fit the GPUs")
+    else:
+        reasons.append(_cpu_reason(options, choice.engine, choice.method, aer, gpus))
+    check_fits(
+        spec.num_qubits,
+        inventory.cpu,
+        method=choice.method,
+        precision=options.precision,
+        fraction=limits.cpu_memory_fraction,
+        needed=needed,
+    )
+    aer_options: dict[str, AerValue] = {}
+    fusion = False
+    if choice.engine == "aer":
+        fusion, fusion_reason = choose_fusion(spec, options, choice.method)
+        aer_options = {**base, "fusion_enable": fusion, "device": "CPU"}
+        reasons.append(fusion_reason)
+    return SimulationPlan(
+        aer_device="CPU",
+        devices=("cpu",),
+        fusion=fusion,
+        options=aer_options,
+        reasons=tuple(reasons),
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def _check_gpu_request(aer: AerInfo, gpus: list[Device]) -> None:
+    if not aer.gpu_usable:
+        raise DeviceError(
+            f"GPU requested but the active Aer build ({aer.distribution} {aer.version}) "
+            f"offers {', '.join(aer.devices)}; install qiskit-aer-gpu in place of qiskit-aer "
+            "(pip uninstall -y qiskit-aer && pip install qiskit-aer-gpu)",
+            field="device",
+        )
+    if not gpus:
+        raise DeviceError("GPU requested but no GPU is visible to this process", field="device")
+
+
+def _cpu_reason(
+    options: SimulationOptions, engine: Engine, method: Method, aer: AerInfo, gpus: list[Device]
+) -> str:
+    if options.device == "cpu":
+        return "CPU as requested"
+    if engine != "aer":
+        return f"CPU: engine {engine}"
+    if not gpus:
+        return "CPU: no GPU visible"
+    if not aer.gpu_usable:
+        return f"CPU: Aer build {aer.distribution} has no GPU support"
+    return f"CPU: {method} runs on the CPU"
+
+
+def _gpu_capacity(gpus: list[Device], aer: AerInfo, fraction: float) -> int:
+    """The largest run the GPUs can hold: one GPU, or all of them with cache blocking."""
+    best = max(d.memory_free for d in gpus)
+    blocking = len(gpus) > 1 and aer.supports("blocking_enable")
+    together = sum(d.memory_free for d in gpus) if blocking else 0
+    return int(max(best, together) * fraction)
 
 
 #: Relative cost of one pass of a gate over a CPU statevector, in units of a cx pass. Measured on
@@ -212,106 +320,6 @@ def choose_fusion(
     return False, f"fusion off: estimated cost {unfused:.0f} gate by gate vs {fused:.0f} fused"
 
 
-def _needs_per_shot_simulation(spec: CircuitSpec) -> bool:
-    return spec.has_midcircuit_measurement
-
-
-def plan_simulation(
-    spec: CircuitSpec,
-    options: SimulationOptions,
-    *,
-    inventory: Inventory,
-    aer: AerInfo,
-    cpu_fraction: float = 0.8,
-    gpu_fraction: float = 0.9,
-) -> AerPlan:
-    """Decide everything Aer needs for ``spec``.
-
-    Raises:
-        DeviceError: a GPU was requested and none is usable, or a method is unavailable.
-        InsufficientMemoryError: the state fits neither the GPUs nor the host.
-    """
-    method, method_reason = choose_method(spec, options, aer)
-    reasons = [method_reason]
-    gpus = _target_gpus(options, inventory)
-    use_gpu = False
-    if options.device == "gpu":
-        if not aer.gpu_usable:
-            raise DeviceError(
-                f"GPU requested but the active Aer build ({aer.distribution} {aer.version}) "
-                f"offers {', '.join(aer.devices)}; install qiskit-aer-gpu in place of qiskit-aer "
-                "(pip uninstall -y qiskit-aer && pip install qiskit-aer-gpu)",
-                field="device",
-            )
-        if not gpus:
-            raise DeviceError("GPU requested but no GPU is visible to this process", field="device")
-        if method not in GPU_METHODS:
-            raise DeviceError(
-                f"method {method} runs on the CPU only; use statevector or density_matrix on GPU",
-                field="method",
-            )
-        use_gpu = True
-    elif options.device == "auto" and aer.gpu_usable and gpus and method in GPU_METHODS:
-        use_gpu = True
-    elif options.device == "auto":
-        why = (
-            "no GPU visible"
-            if not gpus
-            else f"Aer build {aer.distribution} has no GPU support"
-            if not aer.gpu_usable
-            else f"{method} runs on the CPU"
-        )
-        reasons.append(f"CPU: {why}")
-    else:
-        reasons.append("CPU as requested")
-
-    needed = state_bytes(spec.num_qubits, method=method, precision=options.precision)
-    base: dict[str, AerValue] = {"method": method, "precision": options.precision}
-    if options.seed is not None:
-        base["seed_simulator"] = options.seed
-
-    if use_gpu:
-        gpu_plan = _gpu_options(spec, options, method, gpus, needed, gpu_fraction, aer)
-        if gpu_plan is not None:
-            gpu_options, used, gpu_reasons = gpu_plan
-            fusion, fusion_reason = choose_fusion(spec, options, method, gpu=True)
-            return AerPlan(
-                aer_device="GPU",
-                method=method,
-                devices=tuple(d.id for d in used),
-                required_bytes=needed,
-                fusion=fusion,
-                options={**base, "fusion_enable": fusion, **gpu_options},
-                reasons=(*reasons, *gpu_reasons, fusion_reason),
-            )
-        usable = sum(d.memory_free for d in gpus) * gpu_fraction
-        if options.device == "gpu":
-            raise InsufficientMemoryError(
-                f"a {spec.num_qubits}-qubit {method} state needs {format_bytes(needed)} but the "
-                f"{len(gpus)} GPU(s) have {format_bytes(usable)} usable together "
-                f"({gpu_fraction:.0%} of free memory)",
-                field="circuit",
-            )
-        reasons.append(f"CPU: state ({format_bytes(needed)}) does not fit the GPUs")
-    check_fits(
-        spec.num_qubits,
-        inventory.cpu,
-        method=method,
-        precision=options.precision,
-        fraction=cpu_fraction,
-    )
-    fusion, fusion_reason = choose_fusion(spec, options, method)
-    return AerPlan(
-        aer_device="CPU",
-        method=method,
-        devices=("cpu",),
-        required_bytes=needed,
-        fusion=fusion,
-        options={**base, "fusion_enable": fusion, "device": "CPU"},
-        reasons=(*reasons, fusion_reason),
-    )
-
-
 def _target_gpus(options: SimulationOptions, inventory: Inventory) -> list[Device]:
     gpus = list(inventory.gpus)
     if options.target_gpus is None:
@@ -365,7 +373,7 @@ def _gpu_options(
             options.shots > 1
             and aer.supports("batched_shots_gpu")
             and method == "statevector"
-            and _needs_per_shot_simulation(spec)
+            and spec.is_dynamic
             and spec.num_qubits <= BATCHED_SHOTS_MAX_QUBITS
         ):
             result["batched_shots_gpu"] = True

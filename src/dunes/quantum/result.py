@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -35,8 +37,20 @@ class Artifact(BaseModel):
     dtype: str
 
 
+#: Which state ``statevector`` holds: the circuit's state before its final measurements (for a
+#: circuit without measurements, its final state), the one branch a mid-circuit-measured circuit
+#: reaches with certainty, or one branch drawn at random with ``seed``.
+StateOf = Literal["before_final_measurements", "only_branch", "sampled_branch"]
+#: What ``probabilities`` are over: the qubits of that state, or the classical bits at the end.
+ProbabilitiesOf = Literal["qubits", "clbits"]
+
+
 class SimulationResult(BaseModel):
-    """What a simulation produced, and how it ran."""
+    """What a simulation produced, and how it ran.
+
+    ``exact`` says whether ``probabilities`` and ``expectation_values`` are exact or estimated
+    from samples; ``reasons`` says why each choice was made, in words.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -59,6 +73,12 @@ class SimulationResult(BaseModel):
     counts: dict[str, int] | None = None
     expectation_values: dict[str, float] | None = None
     artifact: Artifact | None = None
+    state_of: StateOf | None = None
+    probabilities_of: ProbabilitiesOf | None = None
+    exact: bool = True
+    branches: int | None = Field(
+        None, description="Branches followed, for circuits that measure mid-circuit."
+    )
     reasons: tuple[str, ...] = ()
     timings: dict[str, float] = Field(default_factory=dict)
 
@@ -145,32 +165,61 @@ def _exact_top(values: np.ndarray, index: np.ndarray | None, k: int) -> np.ndarr
     return positions[order].astype(np.int64)
 
 
+#: Amplitudes looked at together when searching or writing a big state: small next to the
+#: state, so post-processing adds a few MiB to a run's peak, not a copy of the state.
+CHUNK = 2**18
+
+
 def top_amplitudes(state: np.ndarray, num_qubits: int, k: int) -> list[Amplitude]:
-    """The ``k`` largest-magnitude amplitudes, largest first (ties by index)."""
-    probabilities = probabilities_of(state)
+    """The ``k`` largest-magnitude amplitudes, largest first (ties by index), chunk by chunk."""
+    indices: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    for start in range(0, state.size, CHUNK):
+        probabilities = probabilities_of(state[start : start + CHUNK])
+        best = _exact_top(probabilities, None, min(k, probabilities.size))
+        indices.append(best + start)
+        values.append(probabilities[best])
+    candidates = np.concatenate(indices)
+    chosen = candidates[_exact_top(np.concatenate(values), None, min(k, candidates.size))]
     return [
         Amplitude(
             index=i,
             bitstring=format(i, f"0{num_qubits}b"),
             amplitude=(float(state[i].real), float(state[i].imag)),
-            probability=float(probabilities[i]),
+            probability=float(abs(state[i]) ** 2),
         )
-        for i in top_indices(probabilities, k).tolist()
+        for i in chosen.tolist()
     ]
 
 
 def write_array(array: np.ndarray, directory: Path, *, kind: str = "statevector") -> Artifact:
-    """Write ``array`` as ``<sha256>.npy`` under ``directory`` (content addressed)."""
+    """Write ``array`` as ``<sha256>.npy`` under ``directory`` (content addressed).
+
+    One pass over the array, chunk by chunk, hashing what is written: no copy of a big state.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     data = np.ascontiguousarray(array)
-    digest = hashlib.sha256(data.tobytes()).hexdigest()
-    path = directory / f"{digest}.npy"
-    if not path.exists():
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, data, allow_pickle=False)
+    digest = hashlib.sha256()
+    tmp = directory / f".{os.getpid()}-{id(data)}.tmp.npy"
+    with open(tmp, "wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, np.lib.format.header_data_from_array_1_0(data))
+        raw = memoryview(data.reshape(-1)).cast("B")
+        step = CHUNK * data.itemsize
+        for start in range(0, len(raw), step):
+            piece = raw[start : start + step]
+            digest.update(piece)
+            handle.write(piece)
+    path = directory / f"{digest.hexdigest()}.npy"
+    if path.exists():
+        tmp.unlink()
+    else:
         tmp.replace(path)
     return Artifact(
-        kind=kind, path=str(path), sha256=digest, shape=data.shape, dtype=str(data.dtype)
+        kind=kind,
+        path=str(path),
+        sha256=digest.hexdigest(),
+        shape=data.shape,
+        dtype=str(data.dtype),
     )
 
 
@@ -187,7 +236,9 @@ def load_array(artifact: Artifact) -> np.ndarray:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"artifact unreadable: {path}: {exc}") from exc
-    digest = hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
+    digest = hashlib.sha256(
+        memoryview(np.ascontiguousarray(data).reshape(-1)).cast("B")
+    ).hexdigest()
     if digest != artifact.sha256:
         raise ArtifactError(
             f"artifact corrupt: {path} has sha256 {digest}, expected {artifact.sha256}"

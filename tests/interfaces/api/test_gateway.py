@@ -218,7 +218,7 @@ async def test_big_state_is_an_artifact(make_client: ClientFactory) -> None:
     settings = get_settings(quantum={"statevector_json_max_qubits": 2})
     async with make_client(settings) as client:
         body = (
-            await client.post("/v1/simulate", json={"circuit": "h(0); cx(0,1); cx(1,2)"})
+            await client.post("/v1/simulate", json={"circuit": "h(0); cx(0,1); cx(1,2); t(0)"})
         ).json()
         assert body["statevector_truncated"] is True
         artifact = body["artifact"]

@@ -101,7 +101,7 @@ async def test_malformed_argument_is_a_tool_error_and_the_next_call_works(
 async def test_limit_errors_are_tool_errors(server: DunesServer) -> None:
     async with Client(server) as client:
         result = await client.call_tool(
-            "simulate_circuit", {"circuit": "h(40)", "histogram": False}
+            "simulate_circuit", {"circuit": "h(70000)", "histogram": False}
         )
         assert result.is_error
         assert "qubit" in result.content[0].text.lower()  # type: ignore[union-attr]

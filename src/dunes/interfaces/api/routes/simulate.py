@@ -11,7 +11,7 @@ from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.quantum import SimulationOptions, SimulationResult
 from dunes.quantum.memory import Precision
-from dunes.quantum.options import DeviceChoice, MethodChoice
+from dunes.quantum.options import DeviceChoice, MethodName
 from dunes.quantum.parse import CircuitFormat
 from dunes.services.simulation import simulate_circuit
 from dunes.validation import parse_model
@@ -42,7 +42,7 @@ class SimulateRequest(BaseModel):
     shots: int = Field(0, ge=0, description="Samples to draw; 0 returns the state only.")
     num_qubits: int | None = Field(None, ge=1, description="Default: inferred from the circuit.")
     format: CircuitFormat = "auto"
-    method: MethodChoice = "auto"
+    method: MethodName = "auto"
     device: DeviceChoice = "auto"
     precision: Precision = "double"
     seed: int | None = Field(None, ge=0, le=MAX_SEED)
