@@ -50,7 +50,11 @@ def test_toml_file_and_environment_precedence(
 @pytest.mark.parametrize(
     ("name", "value", "fragment"),
     [
-        ("DUNES_QUANTUM__MAX_QUBITS", "99999", "quantum.max_qubits (env DUNES_QUANTUM__MAX_QUBITS)"),
+        (
+            "DUNES_QUANTUM__MAX_QUBITS",
+            "99999",
+            "quantum.max_qubits (env DUNES_QUANTUM__MAX_QUBITS)",
+        ),
         ("DUNES_QUANTUM__MAX_QUBITS", "many", "valid integer"),
         ("DUNES_QUANTUM__DEFAULT_DEVICE", "tpu", "'auto', 'cpu' or 'gpu'"),
         ("DUNES_AGENTS__PLACEMENT", "not json", "settings could not be read"),

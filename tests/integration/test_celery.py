@@ -44,7 +44,9 @@ def test_jobs_run_on_a_worker_and_bad_ones_do_not_kill_it(
         bad = orch.result(orch.submit(JobRequest(circuit="h(0); foo(1)")), timeout=WAIT)
         assert bad.status == "failed" and bad.error and "unknown gate 'foo'" in bad.error
         # entangled across every cut and not Clifford: no method fits this host
-        big = orch.result(orch.submit(JobRequest(circuit="; ".join(["h(0); t(0); cx(0,45)"] * 30))), timeout=WAIT)
+        big = orch.result(
+            orch.submit(JobRequest(circuit="; ".join(["h(0); t(0); cx(0,45)"] * 30))), timeout=WAIT
+        )
         assert big.status == "failed" and big.error and "usable" in big.error
         again = orch.result(orch.submit(JobRequest(circuit="x(0)")), timeout=WAIT)
         assert again.status == "succeeded"

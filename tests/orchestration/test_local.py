@@ -100,7 +100,9 @@ def test_bad_circuit_fails_the_job_and_the_worker_lives_on(orch: Orchestrator) -
     assert bad.status == "failed"
     assert bad.error is not None and "unknown gate 'foo'" in bad.error
     # entangled across every cut and not Clifford: no method fits this host
-    too_big = orch.result(orch.submit(JobRequest(circuit="; ".join(["h(0); t(0); cx(0,45)"] * 30))), timeout=WAIT)
+    too_big = orch.result(
+        orch.submit(JobRequest(circuit="; ".join(["h(0); t(0); cx(0,45)"] * 30))), timeout=WAIT
+    )
     assert too_big.status == "failed" and too_big.error and "usable" in too_big.error
     good = orch.result(orch.submit(JobRequest(circuit=GHZ)), timeout=WAIT)
     assert good.status == "succeeded"

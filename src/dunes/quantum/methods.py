@@ -184,7 +184,11 @@ class _Chooser:
         whole; otherwise a Clifford circuit needs none and the stabilizer serves it."""
         if self.explicit_state:
             return True
-        return self.shots == 0 and self.state_wanted and self.n <= self.limits.statevector_json_max_qubits
+        return (
+            self.shots == 0
+            and self.state_wanted
+            and self.n <= self.limits.statevector_json_max_qubits
+        )
 
     def stabilizer(self, shots: int) -> MethodName:
         """Clifford circuits: the exact distribution, or samples, from a tableau."""
