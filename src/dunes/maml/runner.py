@@ -286,13 +286,14 @@ def _run_circuit(
             shots=int(block.attributes.get("shots", 0)),
             seed=int(block.attributes["seed"]) if "seed" in block.attributes else None,
         )
-        spec, result = simulate_circuit(
+        run = simulate_circuit(
             settings=settings,
             circuit=block.content,
             options=options,
             fmt="seed" if block.language == "circuit" else "auto",
             record=False,
         )
+        spec, result = run.spec, run.result
     except (DunesError, ValueError) as exc:
         return BlockResult(
             name=block.name,

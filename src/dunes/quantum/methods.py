@@ -49,7 +49,7 @@ class Capacity:
 
 
 @dataclass(frozen=True)
-class MethodName:
+class MethodChoice:
     """How a circuit runs and what its result reports.
 
     ``statevector``: the amplitudes of the state before the final measurements are reported.
@@ -82,7 +82,7 @@ def choose_method(
     capacity: Capacity,
     observables: bool = False,
     allow_branches: bool = True,
-) -> MethodName:
+) -> MethodChoice:
     """Decide method, engine and outputs for ``spec``.
 
     Raises:
@@ -160,13 +160,13 @@ class _Chooser:
 
     # --- circuits without mid-circuit measurement -------------------------------------------
 
-    def static(self) -> MethodName:
+    def static(self) -> MethodChoice:
         shots = self.shots
         if self.clifford and not self.gpu_only and not self.small_state_wanted():
             return self.stabilizer(shots)
         needed = self.statevector_peak(save=self.state_wanted or shots == 0, shots=shots)
         if self.fits_state(needed):
-            return MethodName(
+            return MethodChoice(
                 method="statevector",
                 engine="aer",
                 statevector=self.state_wanted,
@@ -190,7 +190,7 @@ class _Chooser:
             and self.n <= self.limits.statevector_json_max_qubits
         )
 
-    def stabilizer(self, shots: int) -> MethodName:
+    def stabilizer(self, shots: int) -> MethodChoice:
         """Clifford circuits: the exact distribution, or samples, from a tableau."""
         engine: Engine = "stim"
         from dunes.quantum.stabilizer import to_stim
@@ -201,7 +201,7 @@ class _Chooser:
         if self.state_wanted and not self.explicit_state and shots == 0:
             needed = self.statevector_peak(save=True, shots=0)
             why += f" (a {self.n}-qubit statevector would need {format_bytes(needed)})"
-        exact = shots == 0 and engine == "stim" and not self.split.dynamic
+        exact = shots > 0 or (engine == "stim" and not self.split.dynamic)
         reasons = [
             why,
             "engine stim" if engine == "stim" else "engine Aer (stim cannot branch on this)",
@@ -213,7 +213,7 @@ class _Chooser:
                 "(setting quantum.fallback_shots)"
             )
         needed = state_bytes(self.n, method="stabilizer") + self.counts(shots)
-        return MethodName(
+        return MethodChoice(
             method="stabilizer",
             engine=engine,
             statevector=False,
@@ -223,7 +223,7 @@ class _Chooser:
             reasons=tuple(reasons),
         )
 
-    def mps_or_refuse(self, statevector_needed: int) -> MethodName:
+    def mps_or_refuse(self, statevector_needed: int) -> MethodChoice:
         bound = mps_bound(self.spec, precision=self.precision)
         shots = self.sampled_shots()
         needed = mps_peak(bound) + self.counts(shots)
@@ -239,7 +239,7 @@ class _Chooser:
                 f"too many qubits to list every outcome: {shots} samples drawn "
                 "(setting quantum.fallback_shots)"
             )
-        return MethodName(
+        return MethodChoice(
             method="matrix_product_state",
             engine="aer",
             statevector=False,
@@ -252,7 +252,7 @@ class _Chooser:
 
     # --- circuits that measure, reset or branch before their end ----------------------------
 
-    def dynamic(self, *, allow_branches: bool) -> MethodName:
+    def dynamic(self, *, allow_branches: bool) -> MethodChoice:
         branches = self.branches() if allow_branches else None
         if branches is not None:
             return branches
@@ -271,7 +271,7 @@ class _Chooser:
             return _with(choice, exact=exact, reasons=(*note, *choice.reasons))
         needed = self.statevector_peak(save=False, shots=shots)
         if self.fits_state(needed):
-            return MethodName(
+            return MethodChoice(
                 method="statevector",
                 engine="aer",
                 statevector=False,
@@ -283,12 +283,12 @@ class _Chooser:
         choice = self.mps_or_refuse(needed)
         return _with(choice, exact=exact, reasons=(*note, *choice.reasons))
 
-    def branches(self) -> MethodName | None:
+    def branches(self) -> MethodChoice | None:
         """Exact answers by following every branch, when one state fits the budget."""
         budget = self.branch_budget()
         if 2**self.n > budget or self.gpu_only:
             return None
-        return MethodName(
+        return MethodChoice(
             method="statevector",
             engine="branches",
             statevector=self.explicit_state,
@@ -307,7 +307,7 @@ class _Chooser:
 
     # --- a method the caller named -----------------------------------------------------------
 
-    def requested(self, method: Method, *, allow_branches: bool) -> MethodName:
+    def requested(self, method: Method, *, allow_branches: bool) -> MethodChoice:
         why = f"method {method} as requested"
         if method == "stabilizer":
             self.check_stabilizer()
@@ -321,7 +321,7 @@ class _Chooser:
             )
             if not self.fits_state(needed):
                 raise self.refusal(needed, what="a statevector")
-            return MethodName(
+            return MethodChoice(
                 method=method,
                 engine="aer",
                 statevector=self.state_wanted,
@@ -340,7 +340,7 @@ class _Chooser:
                     "(use statevector or matrix_product_state for amplitudes)",
                     field="statevector",
                 )
-            return MethodName(
+            return MethodChoice(
                 method=method,
                 engine="aer",
                 statevector=False,
@@ -351,7 +351,7 @@ class _Chooser:
             )
         return self.requested_mps(why)
 
-    def requested_mps(self, why: str) -> MethodName:
+    def requested_mps(self, why: str) -> MethodChoice:
         bound = mps_bound(self.spec, precision=self.precision)
         small = self.n <= self.limits.statevector_json_max_qubits
         shots = self.shots if (self.shots or small) else self.sampled_shots()
@@ -370,7 +370,7 @@ class _Chooser:
                 f"too many qubits to list every outcome: {shots} samples drawn "
                 "(setting quantum.fallback_shots)"
             )
-        return MethodName(
+        return MethodChoice(
             method="matrix_product_state",
             engine="aer",
             statevector=self.state_wanted and small,
@@ -381,7 +381,7 @@ class _Chooser:
             mps_max_bond=cap,
         )
 
-    def requested_dynamic(self, method: Method, why: str, *, allow_branches: bool) -> MethodName:
+    def requested_dynamic(self, method: Method, why: str, *, allow_branches: bool) -> MethodChoice:
         if method == "statevector" and allow_branches:
             branches = self.branches()
             if branches is not None:
@@ -400,7 +400,7 @@ class _Chooser:
             self.fits_host(needed) if method == "matrix_product_state" else self.fits_state(needed)
         ):
             raise self.refusal(needed, what=f"a {method.replace('_', ' ')}")
-        return MethodName(
+        return MethodChoice(
             method=method,
             engine="aer",
             statevector=False,
@@ -469,5 +469,5 @@ class _Chooser:
         )
 
 
-def _with(choice: MethodName, **changes: Any) -> MethodName:
+def _with(choice: MethodChoice, **changes: Any) -> MethodChoice:
     return replace(choice, **changes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from dunes.config import Settings
@@ -14,18 +15,28 @@ from dunes.quantum.parse import CircuitFormat
 CIRCUIT_FILE_SUFFIXES = (".qasm", ".qasm2", ".qasm3", ".json", ".txt", ".seed", ".circ")
 
 
-def load_circuit_text(source: str) -> str:
-    """Return ``source`` itself, or the content of the file it names.
+@dataclass(frozen=True)
+class CircuitSource:
+    """Circuit text and, when it came from a file, that file's suffix (``.qasm3`` ...)."""
+
+    text: str
+    suffix: str | None = None
+
+
+def read_circuit_source(source: str) -> CircuitSource:
+    """``source`` itself, or the content of the file it names.
 
     Raises:
         InvalidInputError: ``source`` names a circuit file that cannot be read.
     """
     if len(source) >= 4096 or "\n" in source or "(" in source or ";" in source:
-        return source
+        return CircuitSource(source)
     candidate = Path(source)
     try:
         if candidate.suffix and candidate.is_file():
-            return candidate.read_text(encoding="utf-8")
+            return CircuitSource(
+                candidate.read_text(encoding="utf-8-sig"), candidate.suffix.lower()
+            )
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"cannot read circuit file {candidate}: {exc}") from exc
     if candidate.suffix.lower() in CIRCUIT_FILE_SUFFIXES:
@@ -34,38 +45,47 @@ def load_circuit_text(source: str) -> str:
             "'h(0); cx(0,1)'",
             field="circuit",
         )
-    return source
+    return CircuitSource(source)
+
+
+@dataclass(frozen=True)
+class SimulationRun:
+    """A parsed circuit, its result, and the graph nodes it was recorded as (or None)."""
+
+    spec: CircuitSpec
+    result: SimulationResult
+    recorded: dict[str, str] | None = None
 
 
 def simulate_circuit(
     *,
     settings: Settings,
-    circuit: str | CircuitSpec,
+    circuit: str | CircuitSpec | CircuitSource,
     options: SimulationOptions,
     num_qubits: int | None = None,
     fmt: CircuitFormat = "auto",
     inventory: Inventory | None = None,
     record: bool = True,
-) -> tuple[CircuitSpec, SimulationResult]:
+) -> SimulationRun:
     """Parse ``circuit`` (any accepted notation) and simulate it under ``settings``' limits.
 
-    With ``record`` the run is stored in the BELUGA graph (circuit, simulation, state).
+    With ``record`` the run is stored in the BELUGA graph (circuit, simulation, state) and a
+    state too big for JSON is kept as a ``.npy`` artifact; without it nothing is written.
     """
-    spec = (
-        circuit
-        if isinstance(circuit, CircuitSpec)
-        else parse_circuit(circuit, num_qubits=num_qubits, fmt=fmt)
-    )
+    if isinstance(circuit, CircuitSpec):
+        spec = circuit
+    else:
+        source = circuit if isinstance(circuit, CircuitSource) else CircuitSource(circuit)
+        spec = parse_circuit(source.text, num_qubits=num_qubits, fmt=fmt, suffix=source.suffix)
     result = simulate(
         spec,
         options,
         inventory=inventory,
         settings=settings.quantum,
-        artifacts_dir=settings.artifacts_dir,
+        artifacts_dir=settings.artifacts_dir if record else None,
     )
-    if record:
-        record_run(settings=settings, spec=spec, result=result)
-    return spec, result
+    recorded = record_run(settings=settings, spec=spec, result=result) if record else None
+    return SimulationRun(spec=spec, result=result, recorded=recorded)
 
 
 def record_run(

@@ -15,7 +15,7 @@ from dunes.quantum import SimulationOptions
 from dunes.quantum.backend import aer_info
 from dunes.quantum.memory import format_bytes
 from dunes.quantum.result import SimulationResult
-from dunes.services.simulation import load_circuit_text, record_run, simulate_circuit
+from dunes.services.simulation import read_circuit_source, simulate_circuit
 from dunes.validation import parse_model
 
 
@@ -74,14 +74,14 @@ def simulate(
             "precision": precision,
         },
     )
-    spec, result = simulate_circuit(
+    run = simulate_circuit(
         settings=settings,
-        circuit=load_circuit_text(circuit),
+        circuit=read_circuit_source(circuit),
         options=options,
         num_qubits=qubits,
-        record=False,
+        record=record,
     )
-    recorded = record_run(settings=settings, spec=spec, result=result) if record else None
+    spec, result, recorded = run.spec, run.result, run.recorded
     if plot is not None:
         from dunes.quantum.plots import histogram_png
 
@@ -107,14 +107,23 @@ def simulate(
 
 
 def render_result(result: SimulationResult, *, max_rows: int = 16) -> None:
-    """Show a result for people: where it ran, the top outcomes, counts."""
+    """Show a result for people: where it ran, which state, the top outcomes, counts."""
     console.print(
         f"[bold]{result.num_qubits} qubits[/] on [cyan]{result.device}[/] "
-        f"({result.aer_device}, {result.method}, {result.backend}) in {result.timings.get('aer_s', 0):.3f} s"
+        f"({result.aer_device}, {result.method}, {result.backend}) "
+        f"in {result.timings.get('run_s', result.timings.get('aer_s', 0)):.3f} s"
     )
-    console.print(f"circuit: {result.circuit}", highlight=False)
+    console.print(f"circuit: {_shorten(result.circuit)}", highlight=False)
+    why = [r for r in result.reasons if not r.startswith("reported:")]
+    if why:
+        console.print(f"[dim]why: {why[0]}[/]", highlight=False)
+    state_title = {
+        "before_final_measurements": "statevector before the final measurements (non-zero)",
+        "only_branch": "statevector: the only branch the circuit reaches (non-zero)",
+        "sampled_branch": f"statevector: one branch drawn at random, seed {result.seed} (non-zero)",
+    }.get(result.state_of or "", "statevector (non-zero)")
     if result.statevector is not None:
-        table = Table("basis state", "amplitude", "probability", title="statevector (non-zero)")
+        table = Table("basis state", "amplitude", "probability", title=state_title)
         nonzero = [
             (i, re, im)
             for i, (re, im) in enumerate(result.statevector)
@@ -133,18 +142,37 @@ def render_result(result: SimulationResult, *, max_rows: int = 16) -> None:
             re, im = amp.amplitude
             table.add_row(f"|{amp.bitstring}>", f"{re:+.4f}{im:+.4f}j", f"{amp.probability:.4f}")
         console.print(table)
-        if result.artifact:
-            console.print(
-                f"full state: {result.artifact.path} (sha256 {result.artifact.sha256[:12]}…)"
-            )
+    if result.artifact:
+        console.print(f"full state: {result.artifact.path} (sha256 {result.artifact.sha256[:12]}…)")
+    if result.probabilities and result.statevector is None and not result.top_amplitudes:
+        over = "classical bits, c0 rightmost" if result.probabilities_of == "clbits" else "qubits"
+        table = Table("outcome", "probability", title=f"exact distribution ({over})")
+        ranked = sorted(result.probabilities.items(), key=lambda kv: (-kv[1], kv[0]))
+        for key, value in ranked[:max_rows]:
+            table.add_row(_shorten(key), f"{value:.6f}")
+        if len(ranked) > max_rows:
+            table.add_row("…", f"{len(ranked) - max_rows} more")
+        console.print(table)
     if result.counts:
-        table = Table("outcome", "count", title=f"counts ({result.shots} shots)")
+        title = f"counts ({result.shots} shots)"
+        if not result.exact:
+            title += ", in place of an exact distribution"
+        table = Table("outcome", "count", title=title)
         for key, value in sorted(result.counts.items(), key=lambda kv: -kv[1])[:max_rows]:
-            table.add_row(key, str(value))
+            table.add_row(_shorten(key), str(value))
         console.print(table)
     if result.expectation_values:
+        how = "" if result.exact else "  (averaged over the samples)"
         for name, value in result.expectation_values.items():
-            console.print(f"<{name}> = {value:+.6f}")
+            console.print(f"<{name}> = {value:+.6f}{how}")
+
+
+def _shorten(text: str, width: int = 100) -> str:
+    """Long circuits and 1,000-bit outcomes fit one line: the head, the tail, and the length."""
+    if len(text) <= width:
+        return text
+    keep = (width - 20) // 2
+    return f"{text[:keep]}…{text[-keep:]} ({len(text)} chars)"
 
 
 def gpus(

@@ -91,13 +91,13 @@ def register(server: MCPServer, services: Services) -> None:
                     "observables": observables,
                 },
             )
-            _, result = simulate_service(
+            result = simulate_service(
                 settings=services.settings,
                 circuit=circuit,
                 options=options,
                 num_qubits=num_qubits,
                 record=record,
-            )
+            ).result
             return SimulationOut.from_result(result, top=top), (
                 histogram_bytes(result) if histogram else None
             )

@@ -88,7 +88,7 @@ async def simulate(
         ),
     )
     circuit: Any = request.circuit
-    _spec, result = await gateway.run(
+    run = await gateway.run(
         lambda: simulate_circuit(
             settings=gateway.settings,
             circuit=circuit,
@@ -97,5 +97,6 @@ async def simulate(
             fmt=request.format,
         )
     )
+    result = run.result
     gateway.metrics.simulations.labels(device=result.device).inc()
     return public_result(result)
