@@ -1,6 +1,9 @@
 """dunes.simulate against Qiskit Aer with default options, in one process.
 
 Run: ``python bench/simulate.py [--sizes 18 21 24] [--repeats 3]``
+     ``python bench/simulate.py --mixed``             a mixed batch against Aer's automatic method
+     ``python bench/simulate.py --large 24 26 28``   end to end, artifact included, against Aer
+     ``python bench/simulate.py --memory``           predicted against measured peak memory
 
 Each case runs through ``dunes.quantum.simulate`` (per-circuit method and fusion, statevector and
 result encoding included) and through ``AerSimulator()`` with default options and a
@@ -107,7 +110,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[18, 21, 24])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--mixed", action="store_true", help="the mixed batch only")
+    parser.add_argument("--large", type=int, nargs="*", help="end-to-end rows at these sizes")
+    parser.add_argument("--memory", action="store_true", help="peak memory, predicted/measured")
     args = parser.parse_args()
+    if args.mixed:
+        from simulate_cases import mixed_batch
+
+        mixed_batch(args.repeats)
+        return
+    if args.large is not None:
+        from simulate_cases import large_rows
+
+        large_rows(args.large or [24, 26, 28], args.repeats)
+        return
+    if args.memory:
+        from simulate_cases import memory_rows
+
+        memory_rows()
+        return
 
     inventory = discover()
     limits = QuantumSettings(max_qubits=32)
@@ -118,7 +139,7 @@ def main() -> None:
         for family in (ghz, qft, random):
             qc = family(n)
             spec = from_qiskit(qc)
-            options = SimulationOptions()
+            options = SimulationOptions(statevector=True)
             aer_qc = qc.copy()
             aer_qc.save_statevector()
             aer = AerSimulator()

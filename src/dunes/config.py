@@ -87,6 +87,16 @@ class StoreSettings(_Section):
     url: str | None = Field(
         None, description="SQLAlchemy URL; default: SQLite file in the data directory."
     )
+    artifact_retention_days: float | None = Field(
+        None,
+        gt=0,
+        description="'dunes graph gc' removes state artifacts older than this (default: keep).",
+    )
+    artifact_max_bytes: int | None = Field(
+        None,
+        gt=0,
+        description="'dunes graph gc' removes the oldest artifacts beyond this total.",
+    )
 
 
 class ExecutorSettings(_Section):

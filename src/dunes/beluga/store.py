@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from dunes.beluga import db
 from dunes.beluga._sql import _check_id, _check_page, _Statements
+from dunes.beluga.artifacts import GcReport, collect_garbage
 from dunes.beluga.batch import INLINE_STATE_MAX_QUBITS, GraphBatch, _vector, edge_params, node_row
 from dunes.beluga.canonical import canonical_json, circuit_data, content_id, jsonable
 from dunes.beluga.jobs import JobStore, _job
@@ -539,6 +541,43 @@ class GraphStore(JobStore):
             after = rows[-1]["id"]
 
     # -- artifacts -----------------------------------------------------------------------------
+
+    def artifact_references(self) -> dict[str, datetime]:
+        """sha256 of every artifact a node refers to -> when its newest such node was written."""
+
+        def work(conn: Connection) -> dict[str, datetime]:
+            found: dict[str, datetime] = {}
+            query = select(nodes.c.data, nodes.c.created_at).where(nodes.c.kind == "quantum_state")
+            for data, created in conn.execute(query):
+                artifact = data.get("artifact") if isinstance(data, dict) else None
+                if isinstance(artifact, dict) and isinstance(artifact.get("sha256"), str):
+                    sha = artifact["sha256"]
+                    found[sha] = max(found.get(sha, created), created)
+            return found
+
+        return self._read(work, "reading artifact references")
+
+    def collect_garbage(
+        self,
+        *,
+        older_than: timedelta | None = None,
+        max_bytes: int | None = None,
+        dry_run: bool = False,
+    ) -> GcReport:
+        """Reclaim artifact files: unreferenced ones, then by age or total size (oldest first).
+
+        Raises:
+            StoreError: the store has no artifacts directory.
+        """
+        if self.artifacts_dir is None:
+            raise StoreError("this store keeps no artifacts directory")
+        return collect_garbage(
+            self.artifact_references(),
+            self.artifacts_dir,
+            older_than=older_than,
+            max_bytes=max_bytes,
+            dry_run=dry_run,
+        )
 
     def load_state(self, id: str) -> np.ndarray | None:
         """The full statevector of a ``quantum_state`` node (inline or from its artifact).

@@ -22,6 +22,7 @@ from dunes.quantum.backend import AerInfo
 from dunes.quantum.circuit import CircuitSpec, MeasurementSplit, walk
 from dunes.quantum.gates import GATES
 from dunes.quantum.memory import (
+    RUN_OVERHEAD_BYTES,
     Method,
     counts_bytes,
     density_matrix_peak,
@@ -31,6 +32,7 @@ from dunes.quantum.memory import (
     state_bytes,
     statevector_peak,
 )
+from dunes.quantum.stabilizer import sample_bytes, to_stim
 
 #: Where a method runs: Aer, stim (Clifford circuits), or dunes' own branch follower.
 Engine = Literal["aer", "stim", "branches"]
@@ -193,7 +195,6 @@ class _Chooser:
     def stabilizer(self, shots: int) -> MethodChoice:
         """Clifford circuits: the exact distribution, or samples, from a tableau."""
         engine: Engine = "stim"
-        from dunes.quantum.stabilizer import to_stim
 
         if to_stim(self.spec) is None or (self.split.dynamic and self.observables):
             engine = "aer"
@@ -212,7 +213,13 @@ class _Chooser:
                 f"no exact distribution from this engine: {shots} samples drawn "
                 "(setting quantum.fallback_shots)"
             )
-        needed = state_bytes(self.n, method="stabilizer") + self.counts(shots)
+        measured = max(self.spec.num_clbits, self.n)
+        needed = (
+            state_bytes(self.n, method="stabilizer")
+            + sample_bytes(shots, measured, measured)
+            + self.counts(shots)
+            + RUN_OVERHEAD_BYTES
+        )
         return MethodChoice(
             method="stabilizer",
             engine=engine,

@@ -16,13 +16,16 @@ def histogram_png(result: SimulationResult, path: Path, *, max_bars: int = 32) -
     """
     from matplotlib.figure import Figure
 
+    over = "classical bits (c0 rightmost)"
     if result.counts:
         total = sum(result.counts.values())
         values = {k: v / total for k, v in result.counts.items()}
         title = f"{total} shots"
     elif result.probabilities:
         values = dict(result.probabilities)
-        title = "probabilities"
+        title = "exact probabilities"
+        if result.probabilities_of != "clbits":
+            over = "qubits (qubit 0 rightmost)"
     else:
         raise InvalidInputError(
             "nothing to plot: the result has neither counts nor probabilities; "
@@ -33,26 +36,31 @@ def histogram_png(result: SimulationResult, path: Path, *, max_bars: int = 32) -
     top.sort(key=lambda kv: kv[0])
     rotate = len(top) > 8
     # Fixed margins instead of tight_layout, which costs about half of the drawing time.
-    label_room = 0.12 + (0.012 * result.num_qubits if rotate else 0.0)
+    label_room = 0.12 + (0.012 * min(result.num_qubits, 24) if rotate else 0.0)
     width = max(4.5, 0.45 * len(top) + 2)
     fig = Figure(figsize=(width, 3.8 + (1.0 if rotate else 0)), dpi=110)
     fig.subplots_adjust(
         left=0.8 / width, right=1 - 0.2 / width, top=0.84, bottom=min(label_room + 0.06, 0.45)
     )
     ax = fig.add_subplot()
-    bars = ax.bar([k for k, _ in top], [v for _, v in top], color="#3b6ea8")
+    bars = ax.bar([_label(k) for k, _ in top], [v for _, v in top], color="#3b6ea8")
     ax.bar_label(bars, fmt="%.3f", fontsize=7)
     ax.set_ylabel("probability")
     ax.set_title(
         f"{result.num_qubits}-qubit circuit, {title}\n{result.method} on {result.device}",
         fontsize=10,
     )
-    ax.set_xlabel("outcome (qubit 0 rightmost)", fontsize=8)
+    ax.set_xlabel(f"outcome: {over}", fontsize=8)
     ax.tick_params(axis="x", labelrotation=90 if rotate else 0, labelsize=8)
     ax.set_ylim(0, min(1.0, max(v for _, v in top) * 1.2))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")
     return path
+
+
+def _label(bits: str, width: int = 24) -> str:
+    """A bar label: whole up to ``width`` bits, else head…tail (a 1,000-qubit GHZ has two bars)."""
+    return bits if len(bits) <= width else f"{bits[:8]}…{bits[-8:]}"
 
 
 def circuit_text(spec: CircuitSpec) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -165,6 +167,8 @@ def _exact_top(values: np.ndarray, index: np.ndarray | None, k: int) -> np.ndarr
     return positions[order].astype(np.int64)
 
 
+#: Left beside a reclaimed artifact, so that reading it says so (``<sha256>.reclaimed``).
+TOMBSTONE_SUFFIX = ".reclaimed"
 #: Amplitudes looked at together when searching or writing a big state: small next to the
 #: state, so post-processing adds a few MiB to a run's peak, not a copy of the state.
 CHUNK = 2**18
@@ -195,20 +199,26 @@ def top_amplitudes(state: np.ndarray, num_qubits: int, k: int) -> list[Amplitude
 def write_array(array: np.ndarray, directory: Path, *, kind: str = "statevector") -> Artifact:
     """Write ``array`` as ``<sha256>.npy`` under ``directory`` (content addressed).
 
-    One pass over the array, chunk by chunk, hashing what is written: no copy of a big state.
+    One pass over the array, chunk by chunk: no copy of a big state. Each chunk is hashed on a
+    second thread while it is written (hashlib lets go of the GIL), so the two overlap.
     """
     directory.mkdir(parents=True, exist_ok=True)
     data = np.ascontiguousarray(array)
     digest = hashlib.sha256()
-    tmp = directory / f".{os.getpid()}-{id(data)}.tmp.npy"
-    with open(tmp, "wb") as handle:
+    tmp = directory / f".{os.getpid()}-{threading.get_ident()}.tmp.npy"
+    raw = memoryview(data.reshape(-1)).cast("B")
+    step = CHUNK * data.itemsize
+    with open(tmp, "wb") as handle, ThreadPoolExecutor(1, "dunes-hash") as hasher:
         np.lib.format.write_array_header_1_0(handle, np.lib.format.header_data_from_array_1_0(data))
-        raw = memoryview(data.reshape(-1)).cast("B")
-        step = CHUNK * data.itemsize
+        hashing: Future[None] | None = None
         for start in range(0, len(raw), step):
             piece = raw[start : start + step]
-            digest.update(piece)
+            if hashing is not None:
+                hashing.result()
+            hashing = hasher.submit(digest.update, piece)
             handle.write(piece)
+        if hashing is not None:
+            hashing.result()
     path = directory / f"{digest.hexdigest()}.npy"
     if path.exists():
         tmp.unlink()
@@ -231,6 +241,12 @@ def load_array(artifact: Artifact) -> np.ndarray:
     """
     path = Path(artifact.path)
     if not path.is_file():
+        tombstone = path.with_suffix(TOMBSTONE_SUFFIX)
+        if tombstone.is_file():
+            raise ArtifactError(
+                f"artifact reclaimed: {path} was removed by 'dunes graph gc' "
+                f"({tombstone.read_text(encoding='utf-8', errors='replace')[:200]})"
+            )
         raise ArtifactError(f"artifact missing: {path} ({artifact.kind}, sha256 {artifact.sha256})")
     try:
         data = np.load(path, allow_pickle=False)

@@ -1,10 +1,11 @@
-"""``dunes graph``: look at the BELUGA provenance graph (show, lineage, search, export, stats)."""
+"""``dunes graph``: look at the BELUGA provenance graph (show, lineage, search, export, stats, gc)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from dunes.beluga.exchange import FORMATS
 from dunes.config import get_settings
 from dunes.errors import InvalidInputError, MissingDependencyError
 from dunes.interfaces.cli.common import console, print_json
+from dunes.quantum.memory import format_bytes
 
 app = typer.Typer(
     help="The provenance graph: what produced what, and which runs resemble each other.",
@@ -249,3 +251,78 @@ def stats(as_json: JsonOpt = False) -> None:
     for relation, count in counts["relations"].items():
         table.add_row(f"[dim]{relation}[/]", str(count))
     console.print(table)
+
+
+@app.command()
+def gc(
+    older_than: Annotated[
+        float | None,
+        typer.Option(
+            help="Remove state artifacts older than this many days "
+            "(default: store.artifact_retention_days).",
+        ),
+    ] = None,
+    max_size: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep at most this much, e.g. 20GiB, removing the oldest first "
+            "(default: store.artifact_max_bytes).",
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reclaim disk space: artifacts no node refers to, then old ones by the retention rules."""
+    settings = get_settings()
+    days = older_than if older_than is not None else settings.store.artifact_retention_days
+    budget = parse_size(max_size) if max_size is not None else settings.store.artifact_max_bytes
+    with _store() as store:
+        report = store.collect_garbage(
+            older_than=timedelta(days=days) if days is not None else None,
+            max_bytes=budget,
+            dry_run=dry_run,
+        )
+    if as_json:
+        print_json(report.public())
+        return
+    verb = "would remove" if dry_run else "removed"
+    console.print(
+        f"{verb} {len(report.removed)} artifact(s), {format_bytes(report.removed_bytes)}; "
+        f"kept {report.kept_files}, {format_bytes(report.kept_bytes)}",
+        highlight=False,
+    )
+    for item in report.removed[:20]:
+        console.print(f"  {item['file'][:16]}…  {format_bytes(item['bytes'])}  {item['why']}")
+
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+}
+
+
+def parse_size(text: str) -> int:
+    """``20GiB``, ``500MB``, ``1048576`` -> bytes.
+
+    Raises:
+        InvalidInputError: names the accepted forms.
+    """
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", text)
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _UNITS:
+        raise InvalidInputError(
+            f"cannot read size {text!r}; write a number with an optional unit: "
+            "B, KiB, MiB, GiB, TiB, KB, MB, GB, TB (e.g. 20GiB)",
+            field="max_size",
+        )
+    return int(float(match.group(1)) * _UNITS[unit])
