@@ -223,7 +223,11 @@ class CircuitSpec(BaseModel):
 
     def to_seed(self) -> str:
         """Seed notation, e.g. ``h(0); cx(0,1); rx(1.5707963267948966,0)``."""
-        parts = _seed_statements(self.operations, self.num_qubits, self.num_clbits)
+        # ``c==v`` names the whole register only where reading the text back gives it the same
+        # width (the width seed notation infers from the bits that measurements write).
+        written = [c for op in walk(self.operations) if op.name == "measure" for c in op.clbits]
+        whole = self.num_clbits if max(written, default=-1) + 1 == self.num_clbits else -1
+        parts = _seed_statements(self.operations, self.num_qubits, whole)
         if self.global_phase:
             parts.insert(0, f"gphase({_format_param(self.global_phase)})")
         return "; ".join(parts)
@@ -260,6 +264,7 @@ def _canonical(op: Operation) -> list[Any]:
 
 
 def _seed_statements(ops: tuple[Operation, ...], num_qubits: int, num_clbits: int) -> list[str]:
+    """Statements of ``ops``; ``num_clbits`` is the register ``c`` stands for (-1: none)."""
     parts: list[str] = []
     everything = tuple(range(num_qubits))
     for op in ops:

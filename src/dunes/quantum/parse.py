@@ -64,6 +64,13 @@ def _detect(text: str, *, suffix: str | None) -> tuple[Notation, bool]:
         return "json", True
     version = _VERSION.match(head)
     if version:
+        if version.group(1) not in ("2", "3"):
+            line = text[: text.find(version.group())].count("\n") + 1
+            raise CircuitSyntaxError(
+                f"OPENQASM {version.group(1)}: unsupported version; dunes reads OpenQASM 2 and 3",
+                line=line,
+                column=1,
+            )
         return ("qasm3" if version.group(1) == "3" else "qasm2"), True
     named = SUFFIX_FORMATS.get((suffix or "").lower())
     if _QASM3_ONLY.search(text):

@@ -72,7 +72,12 @@ def _load(text: str, version: QasmVersion) -> Any:
         if version == "qasm2":
             from qiskit import qasm2
 
-            return qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+            try:
+                return qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+            except TypeError as exc:
+                # A standard gate given the wrong number of parameters fails in Qiskit's
+                # constructor, without a position: find the statement here.
+                raise (_parameter_count_error(text, label) or exc) from exc
         from qiskit import qasm3
 
         _check_qasm3_syntax(text)
@@ -94,6 +99,34 @@ def _load(text: str, version: QasmVersion) -> Any:
             line, column = int(groups[0]), int(groups[1]) + 1
             message = _QASM_POSITION.sub("", message, count=1).strip(" :")
         raise CircuitSyntaxError(f"{label}: {message}", line=line, column=column) from exc
+
+
+_APPLICATION = re.compile(
+    r"^[ \t]*([A-Za-z_]\w*)[ \t]*(?:\(([^)]*)\))?[ \t]+[A-Za-z_][^;]*;", re.MULTILINE
+)
+_QASM2_ONLY_NAMES = {"u1": 1, "u2": 2, "u3": 3, "cu1": 1, "cu3": 3, "u0": 1}
+
+
+def _parameter_count_error(text: str, label: str) -> CircuitSyntaxError | None:
+    """The first standard-gate statement with the wrong number of parameters, if any."""
+    defined = set(re.findall(r"\b(?:gate|opaque)\s+([A-Za-z_]\w*)", text))
+    for match in _APPLICATION.finditer(text):
+        name, params = match.group(1), match.group(2)
+        if name in defined or name in ("qreg", "creg", "measure", "reset", "barrier", "include"):
+            continue
+        wanted = _QASM2_ONLY_NAMES.get(name)
+        if wanted is None and canonical_name(name) in GATES:
+            wanted = GATES[canonical_name(name) or name].num_params
+        given = len([p for p in (params or "").split(",") if p.strip()])
+        if wanted is not None and given != wanted:
+            line = text.count("\n", 0, match.start(1)) + 1
+            column = match.start(1) - (text.rfind("\n", 0, match.start(1)) + 1) + 1
+            return CircuitSyntaxError(
+                f"{label}: gate {name!r} takes {wanted} parameter(s), got {given}",
+                line=line,
+                column=column,
+            )
+    return None
 
 
 def _check_qasm3_syntax(text: str) -> None:
@@ -226,8 +259,8 @@ class _Converter:
             near = suggest(op_name)
             hint = f"; did you mean {', '.join(near)}?" if near else ""
             raise CircuitValidationError(
-                f"cannot express {op_name!r} on {len(inst.qubits)} qubit(s) with standard gates "
-                f"(it has no definition){hint}",
+                f"cannot express {op_name!r} on {len(inst.qubits)} qubit(s) with standard gates: "
+                f"it has no definition (an opaque gate, or a gate without a body){hint}",
                 field="circuit",
             )
         if top:

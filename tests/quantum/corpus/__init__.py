@@ -1,0 +1,1 @@
+"""Reference answers and a corpus of circuits for checking the simulator against Qiskit."""

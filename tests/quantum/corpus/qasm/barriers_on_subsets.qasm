@@ -1,0 +1,15 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[4];
+creg c[4];
+h q[0];
+barrier q[0],q[1];
+cx q[0],q[1];
+barrier q[2];
+h q[2];
+barrier q[1],q[2],q[3];
+cx q[2],q[3];
+barrier q;
+rz(pi/3) q[3];
+h q[3];
+measure q -> c;

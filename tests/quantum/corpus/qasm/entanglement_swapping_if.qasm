@@ -1,0 +1,22 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+// swap entanglement from (0,1),(2,3) to (0,3) with Bell measurement and corrections
+qreg q[4];
+creg m[2];
+creg out[2];
+h q[0];
+cx q[0],q[1];
+h q[2];
+cx q[2],q[3];
+cx q[1],q[2];
+h q[1];
+measure q[1] -> m[0];
+measure q[2] -> m[1];
+if(m==2) x q[3];
+if(m==3) x q[3];
+if(m==1) z q[3];
+if(m==3) z q[3];
+cx q[0],q[3];
+h q[0];
+measure q[0] -> out[0];
+measure q[3] -> out[1];

@@ -1,0 +1,16 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[4];
+creg a[2];
+creg b[1];
+creg flag[1];
+h q[0];
+h q[1];
+measure q[0] -> a[0];
+measure q[1] -> a[1];
+if(a==3) x q[2];
+if(a==1) h q[2];
+measure q[2] -> b[0];
+if(b==1) x q[3];
+if(a==0) ry(pi/3) q[3];
+measure q[3] -> flag[0];

@@ -1,0 +1,14 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[3];
+creg c[3];
+h q[0];
+crx(pi/3) q[0],q[1];
+cry(0.8) q[1],q[2];
+crz(pi/5) q[0],q[2];
+ch q[2],q[1];
+cy q[0],q[2];
+cswap q[1],q[0],q[2];
+swap q[0],q[1];
+h q[2];
+measure q -> c;

@@ -1,0 +1,12 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[5];
+creg c[5];
+h q[0];
+h q[1];
+h q[2];
+x q[3];
+c3x q[0],q[1],q[2],q[4];
+c3sqrtx q[0],q[1],q[3],q[2];
+c4x q[0],q[1],q[2],q[3],q[4];
+measure q -> c;

@@ -1,0 +1,12 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[3];
+creg c[3];
+sx q[0];
+sxdg q[1];
+csx q[0],q[1];
+cu(0.3,0.2,0.1,0.4) q[1],q[2];
+cu3(1.1,0.5,0.2) q[0],q[2];
+cu1(pi/3) q[2],q[0];
+sx q[2];
+measure q -> c;

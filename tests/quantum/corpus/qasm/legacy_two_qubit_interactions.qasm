@@ -1,0 +1,12 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[4];
+creg c[4];
+h q[0];
+h q[1];
+rxx(pi/3) q[0],q[2];
+rzz(0.9) q[1],q[2];
+rccx q[0],q[1],q[3];
+rc3x q[0],q[1],q[2],q[3];
+h q[2];
+measure q -> c;

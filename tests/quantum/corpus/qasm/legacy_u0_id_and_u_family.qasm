@@ -1,0 +1,14 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[2];
+creg c[2];
+u0(1) q[0];
+id q[1];
+u1(pi/4) q[0];
+u2(0,pi) q[0];
+u3(0.4,0.1,0.2) q[1];
+u(0.3,0.2,0.1) q[1];
+p(pi/8) q[1];
+id q[0];
+u2(pi/2,pi/2) q[1];
+measure q -> c;

@@ -1,0 +1,12 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[2];
+creg c[2];
+rx(sin(0.3)+cos(pi/5)) q[0];
+ry(sqrt(2)/2) q[1];
+rz(ln(3)*exp(0.2)) q[0];
+u3(2^-1,-pi/4,tan(0.1)) q[1];
+rx(-(pi/3)) q[1];
+ry(1.5e-1+.25) q[0];
+cx q[0],q[1];
+measure q -> c;

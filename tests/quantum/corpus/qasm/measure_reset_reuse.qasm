@@ -1,0 +1,14 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[2];
+creg c[4];
+h q[0];
+measure q[0] -> c[0];
+reset q[0];
+x q[0];
+measure q[0] -> c[1];
+reset q[0];
+h q[0];
+cx q[0],q[1];
+measure q[0] -> c[2];
+measure q[1] -> c[3];

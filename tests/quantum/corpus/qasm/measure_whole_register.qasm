@@ -1,0 +1,10 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[5];
+creg c[5];
+h q[0];
+h q[2];
+cx q[0],q[1];
+cx q[2],q[3];
+ccx q[1],q[3],q[4];
+measure q -> c;

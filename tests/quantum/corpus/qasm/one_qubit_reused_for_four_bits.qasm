@@ -1,0 +1,14 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[1];
+creg c[4];
+ry(pi/3) q[0];
+measure q[0] -> c[0];
+reset q[0];
+ry(2*pi/3) q[0];
+measure q[0] -> c[1];
+reset q[0];
+h q[0];
+measure q[0] -> c[2];
+reset q[0];
+measure q[0] -> c[3];

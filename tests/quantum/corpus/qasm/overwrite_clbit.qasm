@@ -1,0 +1,11 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[2];
+creg c[1];
+creg d[1];
+h q[0];
+x q[1];
+measure q[0] -> c[0];
+if(c==1) h q[1];
+measure q[1] -> c[0];
+measure q[0] -> d[0];

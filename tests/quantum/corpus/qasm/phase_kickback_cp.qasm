@@ -1,0 +1,13 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[3];
+creg c[2];
+x q[2];
+h q[0];
+h q[1];
+cp(pi/2) q[0],q[2];
+cp(pi) q[1],q[2];
+h q[0];
+h q[1];
+measure q[0] -> c[0];
+measure q[1] -> c[1];

@@ -1,0 +1,26 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+// phase estimation of u1(2*pi*5/16) with 4 counting qubits q[0..3], target q[4];
+// inverse QFT without swaps; each counting qubit is measured as soon as its part is done
+qreg q[5];
+creg c[4];
+x q[4];
+h q[0]; h q[1]; h q[2]; h q[3];
+cu1(5*pi/8) q[0],q[4];
+cu1(5*pi/4) q[1],q[4];
+cu1(5*pi/2) q[2],q[4];
+cu1(5*pi) q[3],q[4];
+h q[3];
+cu1(-pi/2) q[3],q[2];
+cu1(-pi/4) q[3],q[1];
+cu1(-pi/8) q[3],q[0];
+measure q[3] -> c[0];
+h q[2];
+cu1(-pi/2) q[2],q[1];
+cu1(-pi/4) q[2],q[0];
+measure q[2] -> c[1];
+h q[1];
+cu1(-pi/2) q[1],q[0];
+measure q[1] -> c[2];
+h q[0];
+measure q[0] -> c[3];

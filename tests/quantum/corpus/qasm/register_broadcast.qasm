@@ -1,0 +1,12 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg a[3];
+qreg b[3];
+creg ca[3];
+creg cb[3];
+h a;
+cx a,b;
+t b;
+h b;
+measure a -> ca;
+measure b -> cb;

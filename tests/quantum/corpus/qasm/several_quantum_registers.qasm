@@ -1,0 +1,15 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg a[2];
+qreg b[2];
+qreg anc[1];
+creg ca[2];
+creg cb[2];
+h a[0];
+cx a[0],b[0];
+h a[1];
+cx a[1],b[1];
+ccx b[0],b[1],anc[0];
+cx anc[0],a[0];
+measure a -> ca;
+measure b -> cb;

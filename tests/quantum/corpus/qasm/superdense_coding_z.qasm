@@ -1,0 +1,12 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[2];
+creg c[2];
+h q[0];
+cx q[0],q[1];
+barrier q;
+z q[0];
+barrier q;
+cx q[0],q[1];
+h q[0];
+measure q -> c;

@@ -1,0 +1,10 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[3];
+creg c[1];
+ry(0.5) q[1];
+ry(1.7) q[2];
+h q[0];
+cswap q[0],q[1],q[2];
+h q[0];
+measure q[0] -> c[0];

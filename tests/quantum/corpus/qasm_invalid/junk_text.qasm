@@ -1,0 +1,3 @@
+Dear colleague,
+please find attached the circuit we discussed.
+Best regards

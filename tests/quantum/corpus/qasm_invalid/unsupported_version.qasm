@@ -1,0 +1,3 @@
+OPENQASM 4.0;
+include "qelib1.inc";
+qreg q[1];
