@@ -86,11 +86,12 @@ def counts_bytes(shots: int, num_bits: int, support: int | None = None) -> int:
 
 @dataclass(frozen=True)
 class MpsBound:
-    """An upper bound on a matrix product state: its largest bond and its bytes."""
+    """An upper bound on a matrix product state: its bonds, the largest, and its bytes."""
 
     max_bond: int
     cut: int
     bytes: int
+    bonds: tuple[int, ...] = ()
 
 
 def mps_bound(spec: CircuitSpec, *, precision: Precision = "double", cap: int = 2**40) -> MpsBound:
@@ -118,7 +119,7 @@ def mps_bound(spec: CircuitSpec, *, precision: Precision = "double", cap: int = 
     # Each site holds two chi_left x chi_right matrices; Aer keeps the singular values too.
     total = sum(2 * per_entry * edges[i] * edges[i + 1] for i in range(n)) + 8 * sum(bonds)
     widest = max(range(len(bonds)), key=lambda i: bonds[i])
-    return MpsBound(max_bond=bonds[widest], cut=widest, bytes=total)
+    return MpsBound(max_bond=bonds[widest], cut=widest, bytes=total, bonds=tuple(bonds))
 
 
 def mps_peak(bound: MpsBound) -> int:

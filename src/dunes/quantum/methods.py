@@ -24,6 +24,7 @@ from dunes.quantum.gates import GATES
 from dunes.quantum.memory import (
     RUN_OVERHEAD_BYTES,
     Method,
+    MpsBound,
     counts_bytes,
     density_matrix_peak,
     format_bytes,
@@ -38,6 +39,25 @@ from dunes.quantum.stabilizer import sample_bytes, to_stim
 Engine = Literal["aer", "stim", "branches"]
 #: Methods Aer can run on a GPU.
 GPU_METHODS = ("statevector", "density_matrix")
+#: Narrower circuits run as statevectors in milliseconds: no need to weigh anything else.
+MPS_CONSIDERED_FROM = 14
+#: Seconds per amplitude per gate of an Aer statevector pass, and per unit of MPS work (a
+#: bond dimension squared per qubit per shot when sampling, (2 chi)^3 per two-qubit gate),
+#: measured with bench/simulate.py --mixed on this project's 2-core test machine.
+STATEVECTOR_PASS_S = 1.7e-9
+MPS_UNIT_S = 9e-8
+
+
+def statevector_seconds(spec: CircuitSpec) -> float:
+    """Rough time of a statevector run: every gate is a pass over 2^n amplitudes."""
+    return max(spec.gate_count, 1) * 2.0**spec.num_qubits * STATEVECTOR_PASS_S
+
+
+def mps_seconds(spec: CircuitSpec, bound: MpsBound, shots: int) -> float:
+    """Rough upper bound on an MPS run: two-qubit gates' SVDs and sampling every shot."""
+    squares = sum(float(b) ** 2 for b in bound.bonds) or 1.0
+    gates = sum((2.0 * bound.max_bond) ** 3 for op in walk(spec.operations) if len(op.qubits) >= 2)
+    return (shots * squares + gates / 10) * MPS_UNIT_S
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,7 @@ class Capacity:
     host: int
     state: int
     state_where: str = "the host"
+    gpu: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,6 +189,9 @@ class _Chooser:
             return self.stabilizer(shots)
         needed = self.statevector_peak(save=self.state_wanted or shots == 0, shots=shots)
         if self.fits_state(needed):
+            faster = self.faster_as_mps(needed)
+            if faster is not None:
+                return faster
             return MethodChoice(
                 method="statevector",
                 engine="aer",
@@ -229,6 +253,32 @@ class _Chooser:
             predicted_bytes=needed,
             reasons=tuple(reasons),
         )
+
+    def faster_as_mps(self, statevector_needed: int) -> MethodChoice | None:
+        """Counts of a low-entanglement circuit come faster from a matrix product state.
+
+        Only where nothing needs the statevector (shots, no state asked for) and no GPU would
+        run it: estimated times from measured rates (``statevector_seconds``, ``mps_seconds``),
+        and the MPS side is an upper bound, so it is chosen only when clearly ahead.
+        """
+        if (
+            self.shots == 0
+            or self.state_wanted
+            or self.capacity.gpu
+            or self.n < MPS_CONSIDERED_FROM
+        ):
+            return None
+        bound = mps_bound(self.spec, precision=self.precision)
+        mps = mps_seconds(self.spec, bound, self.shots)
+        statevector = statevector_seconds(self.spec)
+        if mps * 2 > statevector or not self.fits_host(mps_peak(bound) + self.counts(self.shots)):
+            return None
+        choice = self.mps_or_refuse(statevector_needed)
+        why = (
+            f"matrix product state: low entanglement (bond dimension at most {bound.max_bond}), "
+            f"estimated {mps:.2g} s against {statevector:.2g} s as a statevector"
+        )
+        return _with(choice, reasons=(why,))
 
     def mps_or_refuse(self, statevector_needed: int) -> MethodChoice:
         bound = mps_bound(self.spec, precision=self.precision)

@@ -118,7 +118,9 @@ def plan_simulation(
     gpu_room = _gpu_capacity(gpus, aer, limits.gpu_memory_fraction) if gpu_possible else 0
     host_room = 0 if options.device == "gpu" else host
     where = f"the {len(gpus)} GPU(s) together" if gpu_room > host_room else "the host"
-    capacity = Capacity(host=host, state=max(host_room, gpu_room), state_where=where)
+    capacity = Capacity(
+        host=host, state=max(host_room, gpu_room), state_where=where, gpu=gpu_room > 0
+    )
     choice = choose_method(
         spec,
         split,

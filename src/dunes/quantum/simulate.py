@@ -236,7 +236,7 @@ class _Run:
         fields: dict[str, Any] = {}
         extra: list[str] = []
         shots = plan.shots
-        if not split.dynamic:
+        if not split.dynamic and (plan.shots == 0 or self.opts.observables):
             body = stim_engine.unitary_part(spec, split.body)
             if plan.shots == 0:
                 exact = stim_engine.exact_distribution(
