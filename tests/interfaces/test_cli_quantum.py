@@ -168,3 +168,41 @@ def test_gpus_json() -> None:
     aer = payload["aer"]
     assert aer["distribution"].startswith("qiskit-aer") and "CPU" in aer["devices"]
     assert aer["gpu_usable"] is (aer["gpu_build"] and len(ids) > 1 and "GPU" in aer["devices"])
+
+
+def test_no_record_writes_nothing_and_gc_reclaims(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    monkeypatch.setenv("DUNES_DATA_DIR", str(data))
+    wide = "t(0); " + "; ".join(f"cx({q},{q + 1})" for q in range(17))
+    code, out, err = run_main(["simulate", wide, "--statevector", "--no-record", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["artifact"] is None
+    assert not (data / "artifacts").exists() or not any((data / "artifacts").iterdir())
+    code, out, err = run_main(["simulate", wide, "--statevector", "--json"], capsys)
+    assert code == 0, err
+    artifact = json.loads(out)["artifact"]
+    assert artifact and Path(artifact["path"]).is_file()
+    code, out, err = run_main(["graph", "gc", "--older-than", "0", "--json"], capsys)
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["removed_files"] == 1 and report["removed_bytes"] > 4 * 2**20
+    assert not Path(artifact["path"]).exists()
+    code, _, err = run_main(["graph", "gc", "--max-size", "lots"], capsys)
+    assert code != 0 and "cannot read size 'lots'" in err
+
+
+def test_density_matrix_and_branching_results_print_their_distribution(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run_main(
+        ["simulate", "h(0); cx(0,1); t(1)", "--method", "density_matrix", "--no-record"], capsys
+    )
+    assert code == 0, err
+    assert "exact distribution" in out and "0.500000" in out
+    code, out, err = run_main(
+        ["simulate", "h(0); measure(0,0); if(c[0]==1) x(1); measure(1,1)", "--no-record"], capsys
+    )
+    assert code == 0, err
+    assert "classical bits" in out and "11" in out

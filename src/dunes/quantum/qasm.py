@@ -274,6 +274,11 @@ class _Converter:
     ) -> Operation:
         operation = inst.operation
         condition, negated = _condition(operation.condition, clbits)
+        if negated and len(condition.clbits) == 1:
+            condition, negated = (
+                Condition(clbits=condition.clbits, value=1 - condition.value),
+                False,
+            )
         blocks = []
         for block in operation.blocks:
             if block is None:

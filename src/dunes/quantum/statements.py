@@ -282,7 +282,9 @@ def _operation(item: _Pending, width: int, num_clbits: int) -> Operation:
         body = tuple(_operation(i, width, num_clbits) for i in item.body if i.name != GPHASE)
         orelse = tuple(_operation(i, width, num_clbits) for i in item.orelse if i.name != GPHASE)
         condition = _condition(item.condition, num_clbits)
-        if item.condition.negated:
+        if item.condition.negated and len(condition.clbits) == 1:
+            condition = Condition(clbits=condition.clbits, value=1 - condition.value)
+        elif item.condition.negated:  # c != 3: the else of c == 3
             body, orelse = orelse, body
         if not body and not orelse:
             raise item.place.syntax("if: give a statement or a { block } to run")
