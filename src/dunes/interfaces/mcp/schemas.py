@@ -45,6 +45,15 @@ class SimulationOut(BaseModel):
         default_factory=list, description="The largest non-zero amplitudes, largest first."
     )
     expectation_values: dict[str, float] | None = None
+    state_of: str | None = Field(
+        None,
+        description="Which state the amplitudes are: before_final_measurements, only_branch or "
+        "sampled_branch.",
+    )
+    probabilities_of: str | None = Field(
+        None, description="'qubits' (of that state) or 'clbits' (the classical bits at the end)."
+    )
+    exact: bool = Field(True, description="False when samples stand in for an exact answer.")
     entropy_bits: float | None = Field(None, description="Shannon entropy of the outcomes.")
     reasons: list[str] = Field(default_factory=list, description="Why dunes ran it this way.")
     elapsed_s: float = Field(description="Aer time in seconds.")
@@ -87,6 +96,9 @@ class SimulationOut(BaseModel):
                 for a in amplitudes
             ],
             expectation_values=result.expectation_values,
+            state_of=result.state_of,
+            probabilities_of=result.probabilities_of,
+            exact=result.exact,
             entropy_bits=result.entropy_bits(),
             reasons=list(result.reasons),
             elapsed_s=result.timings.get("aer_s", 0.0),
