@@ -10,7 +10,6 @@ room of their own.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -168,9 +167,3 @@ def check_fits(
             field="circuit",
         )
     return needed
-
-
-def largest_fitting(bytes_for: Iterable[tuple[int, int]], usable: int) -> int | None:
-    """The largest size whose bytes fit ``usable``, from (size, bytes) pairs in any order."""
-    fitting = [size for size, need in bytes_for if need <= usable]
-    return max(fitting) if fitting else None

@@ -175,16 +175,26 @@ CHUNK = 2**18
 
 
 def top_amplitudes(state: np.ndarray, num_qubits: int, k: int) -> list[Amplitude]:
-    """The ``k`` largest-magnitude amplitudes, largest first (ties by index), chunk by chunk."""
-    indices: list[np.ndarray] = []
-    values: list[np.ndarray] = []
+    """The ``k`` largest-magnitude amplitudes, largest first (ties by index), chunk by chunk.
+
+    Once ``k`` are held, a later chunk can only add entries strictly above the smallest of them
+    (an equal one has a higher index and loses the tie), so most chunks cost one comparison.
+    """
+    best_index = np.empty(0, dtype=np.int64)
+    best_value = np.empty(0, dtype=np.float64)
     for start in range(0, state.size, CHUNK):
         probabilities = probabilities_of(state[start : start + CHUNK])
-        best = _exact_top(probabilities, None, min(k, probabilities.size))
-        indices.append(best + start)
-        values.append(probabilities[best])
-    candidates = np.concatenate(indices)
-    chosen = candidates[_exact_top(np.concatenate(values), None, min(k, candidates.size))]
+        if best_value.size >= k:
+            hits = np.flatnonzero(probabilities > best_value.min())
+        else:
+            hits = np.arange(probabilities.size)
+        if hits.size == 0:
+            continue
+        index = np.concatenate([best_index, hits + start])
+        value = np.concatenate([best_value, probabilities[hits]])
+        keep = _exact_top(value, None, min(k, value.size))
+        best_index, best_value = index[keep], value[keep]
+    chosen = best_index
     return [
         Amplitude(
             index=i,

@@ -342,14 +342,22 @@ class _Run:
                 fields["probabilities"] = _probabilities(probabilities_of(state), num_qubits)
                 fields["probabilities_of"] = "qubits"
             return fields
-        top = top_amplitudes(state, num_qubits, self.limits.top_amplitudes)
+        # The artifact is hashed and written on other threads while the top amplitudes are found
+        # here: all three read the state and let go of the GIL, so they overlap.
+        with ThreadPoolExecutor(1, "dunes-artifact") as writer:
+            writing = (
+                writer.submit(write_array, state, self.artifacts_dir)
+                if self.artifacts_dir is not None
+                else None
+            )
+            top = top_amplitudes(state, num_qubits, self.limits.top_amplitudes)
+            if writing is not None:
+                fields["artifact"] = writing.result()
         fields["statevector_truncated"] = True
         fields["top_amplitudes"] = top
         if probabilities:
             fields["probabilities"] = {a.bitstring: a.probability for a in top if a.probability > 0}
             fields["probabilities_of"] = "qubits"
-        if self.artifacts_dir is not None:
-            fields["artifact"] = write_array(state, self.artifacts_dir)
         return fields
 
     def distribution_fields(self, state: np.ndarray, num_qubits: int) -> dict[str, Any]:
