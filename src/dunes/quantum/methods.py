@@ -310,7 +310,7 @@ class _Chooser:
     # --- circuits that measure, reset or branch before their end ----------------------------
 
     def dynamic(self, *, allow_branches: bool) -> MethodChoice:
-        branches = self.branches() if allow_branches else None
+        branches = self.branches() if allow_branches and not self.sampling_is_cheaper() else None
         if branches is not None:
             return branches
         shots = self.sampled_shots()
@@ -339,6 +339,14 @@ class _Chooser:
             )
         choice = self.mps_or_refuse(needed)
         return _with(choice, exact=exact, reasons=(*note, *choice.reasons))
+
+    def sampling_is_cheaper(self) -> bool:
+        """With shots asked for and nothing exact needed, one run per shot beats following up
+        to 2^m branches (m mid-circuit measurements) once those outnumber the shots."""
+        if self.shots == 0 or self.observables or self.explicit_state:
+            return False
+        measured = sum(1 for op in walk(self.split.body) if op.name == "measure")
+        return bool(2**measured > self.shots / 8)
 
     def branches(self) -> MethodChoice | None:
         """Exact answers by following every branch, when one state fits the budget."""
