@@ -156,9 +156,7 @@ def measured_circuits(draw: st.DrawFn) -> QuantumCircuit:
     return qc
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(measured_circuits())
 def test_generated_measurement_and_reset_placement(qc: QuantumCircuit) -> None:
     if not any(inst.operation.name not in ("barrier",) for inst in qc.data):
