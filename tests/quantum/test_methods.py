@@ -284,3 +284,16 @@ def test_reset_and_reuse_stays_one_branch() -> None:
     text = "; ".join(["h(0); cx(0, 1); measure(0, 0); reset(0); reset(1)"] * 10)
     result = simulate(parse_circuit(text + "; h(0)"))
     assert result.branches == 2  # the last measurement's two values; every reset merged
+
+
+def test_many_threads_sampling_clifford_circuits_at_once_all_answer() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> dict[str, int] | None:
+        text = "; ".join(f"x({q})" for q in range(5) if i >> q & 1) or "id(0)"
+        spec = parse_circuit(text, num_qubits=5)
+        return simulate(spec, SimulationOptions(shots=50, seed=i)).counts
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(one, range(16)))
+    assert answers == [{format(i, "05b"): 50} for i in range(16)]

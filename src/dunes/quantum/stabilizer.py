@@ -9,6 +9,7 @@ classically controlled Pauli gates (feedback); other Clifford circuits go to Aer
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,9 @@ _STIM_NAMES = {
     "swap": "SWAP",
     "iswap": "ISWAP",
 }
+#: Stim 1.16 hangs when two threads sample at once (quantumlib/Stim#1107); REST and MCP serve
+#: from many threads, so every sample is taken under this lock.
+STIM_LOCK = threading.Lock()
 #: Pauli gates that stim can apply under classical control (``CX rec[-1] q``).
 _FEEDBACK = {"id": None, "x": "CX", "y": "CY", "z": "CZ"}
 
@@ -166,7 +170,8 @@ def sample_counts(program: StimProgram, shots: int, seed: int | None) -> dict[st
         return {"0" * width: shots} if width else {}
     sampler = program.circuit.compile_sampler(seed=seed)
     # Bit-packed all the way: 10,000 shots of 1,000 qubits are 1.25 MB, not 10 MB of bools.
-    samples = sampler.sample(shots, bit_packed=True)
+    with STIM_LOCK:
+        samples = sampler.sample(shots, bit_packed=True)
     if program.clbit_records == tuple(range(width)) and program.num_measurements == width:
         return _count_packed(samples, width)
     packed = np.zeros((shots, (width + 7) // 8), dtype=np.uint8)
