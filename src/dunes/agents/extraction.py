@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 UNITS = {
     "zero": 0,
@@ -87,7 +88,7 @@ class Found:
     angles: list[float] = field(default_factory=list)
     depth: int | None = None
     seed: int | None = None
-    oracle: str | None = None
+    oracle: Literal["balanced", "constant"] | None = None
     variant: str | None = None
 
     @property
@@ -155,8 +156,8 @@ def _int_at(tokens: list[_Tok], i: int) -> tuple[int, int] | None:
         return int(tok), i
     multiplier = re.fullmatch(r"(\d+(?:\.\d+)?)([km])", tok)
     if multiplier:
-        value = float(multiplier.group(1)) * (1000 if multiplier.group(2) == "k" else 1_000_000)
-        return int(value), i
+        scaled = float(multiplier.group(1)) * (1000 if multiplier.group(2) == "k" else 1_000_000)
+        return int(scaled), i
     value = _number_word(tok)
     if value is None:
         return None
@@ -326,10 +327,10 @@ def extract(text: str) -> Found:
         elif kind == "basis" and found.basis is None:
             found.basis = bits
     found.angles = _angles(text)
-    words = {t.text for t in tokens}
-    if "balanced" in words:
+    seen = {t.text for t in tokens}
+    if "balanced" in seen:
         found.oracle = "balanced"
-    elif "constant" in words:
+    elif "constant" in seen:
         found.oracle = "constant"
     variant = _VARIANT.search(text)
     if variant:

@@ -14,7 +14,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -123,15 +123,14 @@ class AgentRuntime:
                     # the CPU instead of failing at load time
                     inventory = inventory.model_copy(update={"devices": (inventory.cpu,)})
                     _log.warning("torch has no CUDA support; agents placed on the CPU")
-                self._placement = place(
-                    ROLES, inventory, overrides=dict(self.settings.agents.placement)
-                )
+                overrides: dict[str, str] = dict(self.settings.agents.placement)
+                self._placement = place(ROLES, inventory, overrides=overrides)
                 if inventory is not self.inventory:
                     pinned = dict(self.settings.agents.placement)
                     self._placement.update(
                         {r: self.inventory.get(d) for r, d in pinned.items() if r in ROLES}
                     )
-            return dict(self._placement)  # type: ignore[arg-type]
+            return {cast(Role, role): device for role, device in self._placement.items()}
 
     def model_name(self, role: str) -> str:
         return resolve_model(check_role(role), self.settings.agents).name
@@ -221,7 +220,7 @@ class AgentRuntime:
             bitstrings=found.bitstrings,
             depth=found.depth,
             seed=found.seed,
-            oracle=found.oracle,  # type: ignore[arg-type]
+            oracle=found.oracle,
             variant=found.variant,
             missing=found.missing,
             defaults_used=defaults,

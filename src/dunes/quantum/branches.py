@@ -179,7 +179,7 @@ def _project(state: np.ndarray, qubit: int, n: int) -> list[tuple[int, np.ndarra
     parts = []
     for outcome in (0, 1):
         part = np.zeros_like(tensor)
-        index = [slice(None)] * n
+        index: list[slice | int] = [slice(None)] * n
         index[axis] = outcome
         part[tuple(index)] = tensor[tuple(index)]
         flat = part.reshape(-1)

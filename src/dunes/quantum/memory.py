@@ -41,12 +41,12 @@ def state_bytes(
     dimensions (see :func:`mps_bound`), here counted at bond dimension 1.
     """
     if method == "density_matrix":
-        return bytes_per_amplitude(precision) * 4**num_qubits
+        return bytes_per_amplitude(precision) << (2 * num_qubits)
     if method == "stabilizer":
         return (2 * num_qubits) * (2 * num_qubits + 1) // 8 + 1
     if method == "matrix_product_state":
         return 2 * bytes_per_amplitude(precision) * num_qubits
-    return bytes_per_amplitude(precision) * 2**num_qubits
+    return bytes_per_amplitude(precision) << num_qubits
 
 
 def statevector_peak(
@@ -72,7 +72,7 @@ def density_matrix_peak(num_qubits: int, *, precision: Precision) -> int:
     """Peak bytes of an Aer density-matrix run that saves only the diagonal (probabilities)."""
     return (
         state_bytes(num_qubits, method="density_matrix", precision=precision)
-        + 8 * 2**num_qubits
+        + (8 << num_qubits)
         + RUN_OVERHEAD_BYTES
     )
 

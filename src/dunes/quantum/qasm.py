@@ -279,7 +279,7 @@ class _Converter:
                 Condition(clbits=condition.clbits, value=1 - condition.value),
                 False,
             )
-        blocks = []
+        blocks: list[tuple[Operation, ...]] = []
         for block in operation.blocks:
             if block is None:
                 blocks.append(())

@@ -216,7 +216,7 @@ def write_array(array: np.ndarray, directory: Path, *, kind: str = "statevector"
     data = np.ascontiguousarray(array)
     digest = hashlib.sha256()
     tmp = directory / f".{os.getpid()}-{threading.get_ident()}.tmp.npy"
-    raw = memoryview(data.reshape(-1)).cast("B")
+    raw = memoryview(data.reshape(-1).data).cast("B")
     step = CHUNK * data.itemsize
     with open(tmp, "wb") as handle, ThreadPoolExecutor(1, "dunes-hash") as hasher:
         np.lib.format.write_array_header_1_0(handle, np.lib.format.header_data_from_array_1_0(data))
@@ -263,7 +263,7 @@ def load_array(artifact: Artifact) -> np.ndarray:
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"artifact unreadable: {path}: {exc}") from exc
     digest = hashlib.sha256(
-        memoryview(np.ascontiguousarray(data).reshape(-1)).cast("B")
+        memoryview(np.ascontiguousarray(data).reshape(-1).data).cast("B")
     ).hexdigest()
     if digest != artifact.sha256:
         raise ArtifactError(
