@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from dunes.agents.runtime import AgentRuntime
 from dunes.agents.schemas import (
-    Check,
+    AgentOutput,
     Extraction,
     FamilyScore,
     Outcome,
     PlanResult,
     Report,
-    RoleOutput,
-    ValidationReport,
+    ValidationCheck,
+    ValidationVerdict,
 )
 
 __all__ = [
+    "AgentOutput",
     "AgentRuntime",
-    "Check",
     "Extraction",
     "FamilyScore",
     "Outcome",
     "PlanResult",
     "Report",
-    "RoleOutput",
-    "ValidationReport",
+    "ValidationCheck",
+    "ValidationVerdict",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from dunes.agents.schemas import Check, Outcome
+from dunes.agents.schemas import Outcome, ValidationCheck
 from dunes.config import QuantumSettings
 from dunes.devices import Device, Inventory
 from dunes.errors import DunesError, InsufficientMemoryError
@@ -30,16 +30,18 @@ SAMPLED_FIDELITY_MIN = 0.95
 MIN_SHOTS_TO_JUDGE = 500
 
 
-def circuit_checks(spec: CircuitSpec, *, device: Device, limits: QuantumSettings) -> list[Check]:
+def circuit_checks(
+    spec: CircuitSpec, *, device: Device, limits: QuantumSettings
+) -> list[ValidationCheck]:
     """Qubits against the limit, depth, and memory against ``device``."""
     checks = [
-        Check(
+        ValidationCheck(
             name="qubits",
             ok=spec.num_qubits <= limits.max_qubits,
             detail=f"{spec.num_qubits} qubits (limit {limits.max_qubits})",
             value=spec.num_qubits,
         ),
-        Check(
+        ValidationCheck(
             name="depth",
             ok=spec.depth <= MAX_DEPTH,
             detail=f"depth {spec.depth}, {spec.gate_count} gates (limit depth {MAX_DEPTH})",
@@ -49,7 +51,7 @@ def circuit_checks(spec: CircuitSpec, *, device: Device, limits: QuantumSettings
     checks.append(_memory_check(spec, device=device, limits=limits))
     if spec.is_dynamic:
         checks.append(
-            Check(
+            ValidationCheck(
                 name="measurements",
                 ok=None,
                 detail="mid-circuit measurement, reset or classical control: no single final "
@@ -59,7 +61,7 @@ def circuit_checks(spec: CircuitSpec, *, device: Device, limits: QuantumSettings
     return checks
 
 
-def _memory_check(spec: CircuitSpec, *, device: Device, limits: QuantumSettings) -> Check:
+def _memory_check(spec: CircuitSpec, *, device: Device, limits: QuantumSettings) -> ValidationCheck:
     """The peak memory of the run the simulator would plan, against ``device``."""
     inventory = Inventory(
         source="cpu" if device.kind == "cpu" else "nvml",
@@ -70,8 +72,8 @@ def _memory_check(spec: CircuitSpec, *, device: Device, limits: QuantumSettings)
     try:
         plan = plan_simulation(spec, options, inventory=inventory, aer=aer_info(), limits=limits)
     except InsufficientMemoryError as exc:
-        return Check(name="memory", ok=False, detail=str(exc), value=None)
-    return Check(
+        return ValidationCheck(name="memory", ok=False, detail=str(exc), value=None)
+    return ValidationCheck(
         name="memory",
         ok=True,
         detail=f"{plan.method} run needs {format_bytes(plan.required_bytes)} at its peak on "
@@ -102,15 +104,15 @@ def result_checks(
     *,
     family: str | None,
     params: Mapping[str, Any] | None,
-) -> list[Check]:
+) -> list[ValidationCheck]:
     """Norm of the state (or of the distribution), and fidelity to the family's ideal state."""
-    checks: list[Check] = []
+    checks: list[ValidationCheck] = []
     state = result.state
     tolerance = NORM_TOLERANCE.get(result.precision, 1e-4)
     if state is not None:
         norm = float(np.linalg.norm(state))
         checks.append(
-            Check(
+            ValidationCheck(
                 name="norm",
                 ok=abs(norm - 1) <= tolerance,
                 detail=f"|ψ| = {norm:.12f} (tolerance {tolerance:g})",
@@ -122,7 +124,7 @@ def result_checks(
         if dist is not None:
             total = sum(dist.values())
             checks.append(
-                Check(
+                ValidationCheck(
                     name="norm",
                     ok=abs(total - 1) <= max(tolerance, 1e-6),
                     detail=f"outcome probabilities sum to {total:.9f}",
@@ -130,7 +132,9 @@ def result_checks(
                 )
             )
         else:
-            checks.append(Check(name="norm", ok=None, detail="no state or outcomes returned"))
+            checks.append(
+                ValidationCheck(name="norm", ok=None, detail="no state or outcomes returned")
+            )
     checks.append(_fidelity_check(spec, result, state, family=family, params=params))
     return checks
 
@@ -142,27 +146,33 @@ def _fidelity_check(
     *,
     family: str | None,
     params: Mapping[str, Any] | None,
-) -> Check:
+) -> ValidationCheck:
     if family is None:
-        return Check(name="fidelity", ok=None, detail="no circuit family, so no ideal state")
+        return ValidationCheck(
+            name="fidelity", ok=None, detail="no circuit family, so no ideal state"
+        )
     merged = {"num_qubits": spec.num_qubits, **dict(params or {})}
     try:
         ideal = families.ideal_state(family, merged)
     except DunesError as exc:
-        return Check(name="fidelity", ok=None, detail=f"no ideal state: {exc}")
+        return ValidationCheck(name="fidelity", ok=None, detail=f"no ideal state: {exc}")
     if ideal is None:
-        return Check(name="fidelity", ok=None, detail=f"{family} has no closed-form ideal state")
+        return ValidationCheck(
+            name="fidelity", ok=None, detail=f"{family} has no closed-form ideal state"
+        )
     if ideal.size != 2**spec.num_qubits:
-        return Check(
+        return ValidationCheck(
             name="fidelity",
             ok=None,
             detail=f"ideal state has {ideal.size} amplitudes, circuit has {spec.num_qubits} qubits",
         )
     if spec.is_dynamic:
-        return Check(name="fidelity", ok=None, detail="mid-circuit measurement: not comparable")
+        return ValidationCheck(
+            name="fidelity", ok=None, detail="mid-circuit measurement: not comparable"
+        )
     if state is not None:
         value = families.fidelity(state, ideal)
-        return Check(
+        return ValidationCheck(
             name="fidelity",
             ok=value >= STATE_FIDELITY_MIN,
             detail=f"|<ideal|ψ>|² = {value:.9f} against the ideal {family} state "
@@ -171,11 +181,11 @@ def _fidelity_check(
         )
     dist = _distribution(result)
     if dist is None:
-        return Check(name="fidelity", ok=None, detail="no state or outcomes to compare")
+        return ValidationCheck(name="fidelity", ok=None, detail="no state or outcomes to compare")
     ideal_p = np.abs(ideal) ** 2
     n = spec.num_qubits
     if any(len(bits.replace(" ", "")) != n for bits in dist):
-        return Check(
+        return ValidationCheck(
             name="fidelity",
             ok=None,
             detail="outcomes are over classical bits that do not map one to one onto the qubits",
@@ -183,7 +193,7 @@ def _fidelity_check(
     overlap = sum(math.sqrt(p * ideal_p[int(bits.replace(" ", ""), 2)]) for bits, p in dist.items())
     value = float(overlap**2)
     judged = result.shots >= MIN_SHOTS_TO_JUDGE or result.counts is None
-    return Check(
+    return ValidationCheck(
         name="fidelity",
         ok=(value >= SAMPLED_FIDELITY_MIN) if judged else None,
         detail=f"classical fidelity of the {n}-qubit outcome distribution to the ideal "
@@ -193,7 +203,7 @@ def _fidelity_check(
     )
 
 
-def verdict_of(checks: list[Check]) -> tuple[bool, str]:
+def verdict_of(checks: list[ValidationCheck]) -> tuple[bool, str]:
     """(passed, one line) for a list of checks."""
     failed = [c for c in checks if c.ok is False]
     if failed:

@@ -22,13 +22,13 @@ from dunes.agents import checks, extraction, planner
 from dunes.agents.batching import Batcher
 from dunes.agents.models import POOL, Encoder, ModelPool, pick_dtype, resolve_model
 from dunes.agents.schemas import (
+    AgentOutput,
     Extraction,
     ParamValue,
     PlanResult,
     Report,
     Role,
-    RoleOutput,
-    ValidationReport,
+    ValidationVerdict,
 )
 from dunes.config import Settings
 from dunes.constants import ROLES
@@ -322,13 +322,13 @@ class AgentRuntime:
         *,
         family: str | None = None,
         device: Device | str | None = None,
-    ) -> ValidationReport:
+    ) -> ValidationVerdict:
         """Before running: qubits, depth and memory against the device that would run it."""
         target = self._target_device(spec, device)
         found = checks.circuit_checks(spec, device=target, limits=self.settings.quantum)
         passed, verdict = checks.verdict_of(found)
         subject = f"{family or 'given'} circuit on {spec.num_qubits} qubits for {target.id}"
-        return ValidationReport(
+        return ValidationVerdict(
             **self._stamp("validation", self._embed_one("validation", f"{subject}: {verdict}")),
             stage="circuit",
             target_device=target.id,
@@ -344,12 +344,12 @@ class AgentRuntime:
         *,
         family: str | None = None,
         params: Mapping[str, Any] | None = None,
-    ) -> ValidationReport:
+    ) -> ValidationVerdict:
         """After running: the norm, and fidelity to the family's ideal state where known."""
         found = checks.result_checks(spec, result, family=family, params=params)
         passed, verdict = checks.verdict_of(found)
         subject = f"{family or 'given'} result on {spec.num_qubits} qubits"
-        return ValidationReport(
+        return ValidationVerdict(
             **self._stamp("validation", self._embed_one("validation", f"{subject}: {verdict}")),
             stage="result",
             target_device=result.device,
@@ -363,7 +363,7 @@ class AgentRuntime:
         *,
         plan: PlanResult,
         result: SimulationResult,
-        validations: list[ValidationReport],
+        validations: list[ValidationVerdict],
     ) -> Report:
         """A short report: what was built, top outcomes, entropy, the validation verdict."""
         spec = plan.circuit
@@ -408,7 +408,7 @@ class AgentRuntime:
             verdict=verdict,
         )
 
-    def run_role(self, role: str, text: str) -> RoleOutput:
+    def run_role(self, role: str, text: str) -> AgentOutput:
         """Run one role on ``text`` (the roles before it run as needed).
 
         Raises:

@@ -12,7 +12,7 @@ Role = Literal["planner", "extraction", "validation", "synthesis"]
 ParamValue = int | float | str | list[float] | None
 
 
-class RoleOutput(BaseModel):
+class AgentOutput(BaseModel):
     """What every role output carries, for the provenance graph."""
 
     model_config = ConfigDict(frozen=True)
@@ -23,7 +23,7 @@ class RoleOutput(BaseModel):
     embedding: list[float] = Field(description="Unit-length embedding of the role's text.")
 
 
-class Extraction(RoleOutput):
+class Extraction(AgentOutput):
     """Parameters found in a task text, what was not found, and the defaults that apply."""
 
     role: Role = "extraction"
@@ -54,7 +54,7 @@ class FamilyScore(BaseModel):
     evidence: list[str] = Field(default_factory=list)
 
 
-class PlanResult(RoleOutput):
+class PlanResult(AgentOutput):
     """The planner's decision: a family and its circuit, a given circuit, or a refusal."""
 
     role: Role = "planner"
@@ -92,7 +92,7 @@ class PlanResult(RoleOutput):
         return data
 
 
-class Check(BaseModel):
+class ValidationCheck(BaseModel):
     """One validation check."""
 
     model_config = ConfigDict(frozen=True)
@@ -103,17 +103,17 @@ class Check(BaseModel):
     value: float | None = None
 
 
-class ValidationReport(RoleOutput):
+class ValidationVerdict(AgentOutput):
     """Checks before running (qubits, depth, memory) or after (norm, fidelity)."""
 
     role: Role = "validation"
     stage: Literal["circuit", "result"]
     target_device: str | None = Field(None, description="The device the circuit was checked for.")
-    checks: list[Check]
+    checks: list[ValidationCheck]
     passed: bool = Field(description="No check failed.")
     verdict: str
 
-    def check(self, name: str) -> Check | None:
+    def check(self, name: str) -> ValidationCheck | None:
         return next((c for c in self.checks if c.name == name), None)
 
 
@@ -126,7 +126,7 @@ class Outcome(BaseModel):
     probability: float
 
 
-class Report(RoleOutput):
+class Report(AgentOutput):
     """The synthesis: what was built, what came out, and whether it checks out."""
 
     role: Role = "synthesis"

@@ -21,7 +21,7 @@ from dunes.maml.crypto import (
 from dunes.maml.examples import list_examples, read_example
 from dunes.maml.fmt import format_document
 from dunes.maml.history import read_history
-from dunes.maml.model import CodeBlock, Finding, MamlDocument, Section, ValidationReport
+from dunes.maml.model import CodeBlock, DocumentReport, Finding, MamlDocument, Section
 from dunes.maml.parser import load_document, parse_document, validate_document
 from dunes.maml.runner import BlockResult, MamlRunResult, run_document
 from dunes.maml.schema import FrontMatter, Permissions
@@ -29,6 +29,7 @@ from dunes.maml.schema import FrontMatter, Permissions
 __all__ = [
     "BlockResult",
     "CodeBlock",
+    "DocumentReport",
     "Finding",
     "FrontMatter",
     "MamlDocument",
@@ -36,7 +37,6 @@ __all__ = [
     "Permissions",
     "Section",
     "SignatureInfo",
-    "ValidationReport",
     "decrypt_document",
     "encrypt_document",
     "format_document",

@@ -100,7 +100,7 @@ class MamlDocument:
         raise MamlValidationError(f"no block named {name!r}; blocks: {names}", field="block")
 
 
-class ValidationReport(BaseModel):
+class DocumentReport(BaseModel):
     """What ``validate_document`` returns: usable by CLI, REST and MCP alike."""
 
     valid: bool

@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from pydantic import ValidationError
 
 from dunes.errors import MamlError, MamlSyntaxError, MamlValidationError
-from dunes.maml.model import CodeBlock, Finding, MamlDocument, Section, ValidationReport
+from dunes.maml.model import CodeBlock, DocumentReport, Finding, MamlDocument, Section
 from dunes.maml.schema import FrontMatter
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
@@ -441,10 +441,10 @@ def load_document(text: str) -> MamlDocument:
     return doc
 
 
-def validate_document(text: str) -> ValidationReport:
+def validate_document(text: str) -> DocumentReport:
     """Everything a client needs to know about ``text`` without running it."""
     doc = parse_document(text)
-    return ValidationReport(
+    return DocumentReport(
         valid=doc.ok,
         signed=doc.front_matter is not None and doc.front_matter.signature is not None,
         title=next((s.title for s in doc.sections if s.level == 1), None),

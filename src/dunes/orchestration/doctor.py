@@ -14,7 +14,7 @@ from dunes.errors import DunesError
 Status = Literal["ok", "warn", "fail"]
 
 
-class Check(BaseModel):
+class DoctorCheck(BaseModel):
     """One line of the doctor's report."""
 
     model_config = ConfigDict(frozen=True)
@@ -25,7 +25,7 @@ class Check(BaseModel):
     fix: str | None = None
 
 
-def run_checks(settings: Settings, *, broker_timeout: float = 1.0) -> list[Check]:
+def run_checks(settings: Settings, *, broker_timeout: float = 1.0) -> list[DoctorCheck]:
     """Every check, in the order a person would go through them."""
     checks = [check_store(settings)]
     checks += check_devices(settings)
@@ -36,7 +36,7 @@ def run_checks(settings: Settings, *, broker_timeout: float = 1.0) -> list[Check
     return checks
 
 
-def check_store(settings: Settings) -> Check:
+def check_store(settings: Settings) -> DoctorCheck:
     from dunes.orchestration.store import open_job_store
 
     url = settings.database_url
@@ -45,16 +45,16 @@ def check_store(settings: Settings) -> Check:
         store.claim_job(f"doctor-{uuid.uuid4().hex}", worker="doctor")
         store.close()
     except DunesError as exc:
-        return Check(
+        return DoctorCheck(
             name="store",
             status="fail",
             detail=f"{url}: {exc}",
             fix="check DUNES_STORE__URL (PostgreSQL running? SQLite directory writable?)",
         )
-    return Check(name="store", status="ok", detail=f"{url} is writable")
+    return DoctorCheck(name="store", status="ok", detail=f"{url} is writable")
 
 
-def check_devices(settings: Settings) -> list[Check]:
+def check_devices(settings: Settings) -> list[DoctorCheck]:
     from dunes.devices import discover
     from dunes.quantum.backend import aer_info
     from dunes.quantum.memory import format_bytes
@@ -64,7 +64,7 @@ def check_devices(settings: Settings) -> list[Check]:
     out = []
     if inventory.gpus and not aer.gpu_usable:
         out.append(
-            Check(
+            DoctorCheck(
                 name="aer",
                 status="warn",
                 detail=f"{aer.distribution} {aer.version} sees only {', '.join(aer.devices)} "
@@ -75,7 +75,7 @@ def check_devices(settings: Settings) -> list[Check]:
     else:
         where = "the GPUs" if aer.gpu_usable else "the CPU"
         out.append(
-            Check(
+            DoctorCheck(
                 name="aer",
                 status="ok",
                 detail=f"{aer.distribution} {aer.version}, devices {', '.join(aer.devices)}: runs on {where}",
@@ -85,7 +85,7 @@ def check_devices(settings: Settings) -> list[Check]:
         share = device.memory_free / device.memory_total if device.memory_total else 0.0
         status: Status = "ok" if share >= 0.1 else "warn"
         out.append(
-            Check(
+            DoctorCheck(
                 name=f"memory {device.id}",
                 status=status,
                 detail=f"{device.name}: {format_bytes(device.memory_free)} free of "
@@ -99,7 +99,7 @@ def check_devices(settings: Settings) -> list[Check]:
     return out
 
 
-def check_models(settings: Settings) -> Check:
+def check_models(settings: Settings) -> DoctorCheck:
     from dunes.agents.models import resolve_model
 
     found = []
@@ -107,16 +107,16 @@ def check_models(settings: Settings) -> Check:
         try:
             found.append(f"{role}={resolve_model(role, settings.agents).name}")
         except DunesError as exc:
-            return Check(
+            return DoctorCheck(
                 name="models",
                 status="fail",
                 detail=str(exc),
                 fix="pip install -e '.[models]' or set DUNES_AGENTS__MODELS__<ROLE> to a local directory",
             )
-    return Check(name="models", status="ok", detail=", ".join(found))
+    return DoctorCheck(name="models", status="ok", detail=", ".join(found))
 
 
-def check_broker(settings: Settings) -> Check:
+def check_broker(settings: Settings) -> DoctorCheck:
     from dunes.orchestration.executors.celery_app import MIN_REDIS, ping_broker
 
     urls = {settings.executor.broker_url, settings.executor.result_backend}
@@ -124,7 +124,7 @@ def check_broker(settings: Settings) -> Check:
         answers = [ping_broker(url) for url in sorted(urls)]
     except DunesError as exc:
         status: Status = "fail" if settings.executor.kind == "celery" else "warn"
-        return Check(
+        return DoctorCheck(
             name="broker",
             status=status,
             detail=f"{exc}" + ("" if status == "fail" else " (only the celery executor needs it)"),
@@ -137,13 +137,13 @@ def check_broker(settings: Settings) -> Check:
     old = [v for v in versions if _version(v) < MIN_REDIS]
     if old:
         needed = ".".join(map(str, MIN_REDIS))
-        return Check(
+        return DoctorCheck(
             name="broker",
             status="fail" if settings.executor.kind == "celery" else "warn",
             detail=f"{detail}; the celery executor needs Redis {needed} or newer (BLMOVE)",
             fix=f"upgrade Redis to {needed} or newer",
         )
-    return Check(name="broker", status="ok", detail=detail)
+    return DoctorCheck(name="broker", status="ok", detail=detail)
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -154,13 +154,13 @@ def _version(text: str) -> tuple[int, ...]:
         return (99,)
 
 
-def check_workers(settings: Settings, *, broker_ok: bool, timeout: float) -> Check:
+def check_workers(settings: Settings, *, broker_ok: bool, timeout: float) -> DoctorCheck:
     import socket
 
     from dunes.orchestration.executors.celery_app import inspect_workers, worker_cores
 
     if not broker_ok:
-        return Check(
+        return DoctorCheck(
             name="workers",
             status="warn",
             detail="not checked: the broker is unreachable",
@@ -169,10 +169,10 @@ def check_workers(settings: Settings, *, broker_ok: bool, timeout: float) -> Che
     try:
         workers = inspect_workers(settings, timeout=timeout)
     except DunesError as exc:
-        return Check(name="workers", status="fail", detail=str(exc), fix="check Redis")
+        return DoctorCheck(name="workers", status="fail", detail=str(exc), fix="check Redis")
     status: Status = "ok" if workers else ("fail" if settings.executor.kind == "celery" else "warn")
     if not workers:
-        return Check(
+        return DoctorCheck(
             name="workers",
             status=status,
             detail="no Celery worker answers",
@@ -188,4 +188,4 @@ def check_workers(settings: Settings, *, broker_ok: bool, timeout: float) -> Che
         f"{node} -> {', '.join(queues)}" + (f" (cores {cores[node]})" if node in cores else "")
         for node, queues in sorted(workers.items())
     )
-    return Check(name="workers", status="ok", detail=detail)
+    return DoctorCheck(name="workers", status="ok", detail=detail)

@@ -126,7 +126,7 @@ class Job(BaseModel):
         return self.status in TERMINAL_STATUSES
 
 
-class RoleOutput(BaseModel):
+class RoleSummary(BaseModel):
     """What one agent role produced, and where it ran."""
 
     model_config = ConfigDict(frozen=True)
@@ -149,7 +149,7 @@ class JobResult(BaseModel):
     circuit: str | None = Field(None, description="The circuit in seed notation.")
     statevector: list[tuple[float, float]] | None = None
     counts: dict[str, int] | None = None
-    llm_outputs: dict[str, RoleOutput] = Field(default_factory=dict)
+    llm_outputs: dict[str, RoleSummary] = Field(default_factory=dict)
     plan: dict[str, Any] | None = None
     extraction: dict[str, Any] | None = None
     validations: dict[str, Any] = Field(default_factory=dict)

@@ -25,13 +25,13 @@ from dunes.errors import (
     DunesError,
     NodeNotFoundError,
 )
-from dunes.orchestration.jobs import CircuitInput, JobRequest, JobResult, RoleOutput
+from dunes.orchestration.jobs import CircuitInput, JobRequest, JobResult, RoleSummary
 from dunes.quantum import CircuitSpec, SimulationOptions, SimulationResult, parse_circuit
 from dunes.quantum.simulate import simulate_many
 
 if TYPE_CHECKING:
     from dunes.agents import AgentRuntime
-    from dunes.agents.schemas import Extraction, PlanResult, Report, ValidationReport
+    from dunes.agents.schemas import Extraction, PlanResult, Report, ValidationVerdict
     from dunes.beluga import GraphStore
     from dunes.beluga.batch import GraphBatch
 
@@ -80,12 +80,12 @@ def _without_embedding(data: Any) -> Any:
     return data
 
 
-def role_output(output: Any) -> RoleOutput:
+def role_output(output: Any) -> RoleSummary:
     """The public view of a role's output: device, model and the result without its vector."""
     data = jsonable(output)
     if hasattr(output, "public"):
         data = output.public()
-    return RoleOutput(
+    return RoleSummary(
         device=getattr(output, "device", None),
         model=getattr(output, "model", None),
         result=_without_embedding(data),
@@ -131,7 +131,7 @@ def build_circuit(planned: PlanResult, extraction: Extraction | None = None) -> 
 
 def validate_circuit(
     runtime: AgentRuntime, spec: CircuitSpec, *, family: str | None, device: str | None
-) -> ValidationReport:
+) -> ValidationVerdict:
     """Validation before running: qubits, depth and memory on the target device."""
     return runtime.validate_circuit(spec, family=family, device=device)
 
@@ -169,7 +169,7 @@ def validate_result(
     *,
     family: str | None,
     params: dict[str, Any] | None,
-) -> ValidationReport:
+) -> ValidationVerdict:
     """Validation after running: norm and fidelity to the ideal state where known."""
     return runtime.validate_result(spec, result, family=family, params=params)
 
@@ -178,7 +178,7 @@ def synthesize(
     runtime: AgentRuntime,
     planned: PlanResult,
     result: SimulationResult,
-    validations: list[ValidationReport],
+    validations: list[ValidationVerdict],
 ) -> Report:
     """Synthesis: the report a person reads."""
     return runtime.synthesize(plan=planned, result=result, validations=validations)
@@ -360,7 +360,7 @@ def run_task(
         else {}
     )
     validation = role_output(checked)
-    validation = RoleOutput(
+    validation = RoleSummary(
         device=validation.device,
         model=validation.model,
         result={"circuit": validation.result, "result": role_output(verified).result},

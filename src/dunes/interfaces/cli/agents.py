@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from dunes.agents import AgentRuntime, PlanResult, Report, ValidationReport
+from dunes.agents import AgentRuntime, PlanResult, Report, ValidationVerdict
 from dunes.agents.models import resolve_model
 from dunes.config import get_settings
 from dunes.constants import ROLES
@@ -78,7 +78,7 @@ def run(
         _print_plan(output)
         if output.circuit is None:
             raise typer.Exit(2)
-    elif isinstance(output, ValidationReport):
+    elif isinstance(output, ValidationVerdict):
         for check in output.checks:
             mark = {True: "ok", False: "FAIL", None: "--"}[check.ok]
             console.print(f"  {mark:4} {check.name}: {check.detail}", highlight=False)

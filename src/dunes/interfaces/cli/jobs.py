@@ -258,7 +258,7 @@ def doctor(
         float, typer.Option(help="Seconds to wait for workers to answer.")
     ] = 1.0,
 ) -> None:
-    """Check broker, workers, store, Aer, GPUs, models and memory; each problem says what to do."""
+    """DoctorCheck broker, workers, store, Aer, GPUs, models and memory; each problem says what to do."""
     from dunes.orchestration.doctor import run_checks
 
     checks = run_checks(get_settings(), broker_timeout=broker_timeout)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
-from dunes.maml import MamlRunResult, ValidationReport, run_document, validate_document
+from dunes.maml import DocumentReport, MamlRunResult, run_document, validate_document
 
 router = APIRouter(prefix="/v1/maml", tags=["maml"], responses=PROBLEM_RESPONSES)
 
@@ -56,7 +56,7 @@ async def validate(
     ],
     gateway: GatewayDep,
     _client: ClientDep,
-) -> ValidationReport:
+) -> DocumentReport:
     return await gateway.run(validate_document, body.document)
 
 

@@ -25,7 +25,7 @@ from dunes.interfaces.api.routes.jobs import (
     wait_for_result,
 )
 from dunes.orchestration import JobRequest
-from dunes.orchestration.jobs import RoleOutput
+from dunes.orchestration.jobs import RoleSummary
 
 router = APIRouter(tags=["seed"], responses=PROBLEM_RESPONSES)
 
@@ -50,7 +50,7 @@ class SeedResult(BaseModel):
         None, description="Amplitudes as [re, im]; null above quantum.statevector_json_max_qubits."
     )
     counts: dict[str, int] | None = None
-    llm_outputs: dict[str, RoleOutput] = Field(
+    llm_outputs: dict[str, RoleSummary] = Field(
         description="Per role (planner, extraction, validation, synthesis): device, model, result."
     )
     report: dict[str, Any] | None = None
