@@ -12,7 +12,15 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from dunes.beluga import GraphStore, import_quantum_graph_yaml, open_store
+from dunes.beluga import (
+    GraphStore,
+    export_text,
+    import_node_link,
+    import_quantum_graph_yaml,
+    import_text,
+    open_store,
+)
+from dunes.beluga.exchange import detect_import_format
 from dunes.config import Settings
 from dunes.errors import DunesError, InvalidInputError, NodeNotFoundError
 from dunes.quantum import SimulationOptions, parse_circuit, simulate
@@ -55,7 +63,7 @@ def _as_sets(store: GraphStore) -> tuple[set, set]:
 
 def test_node_link_round_trip(store: GraphStore, settings: Settings, tmp_path: Path) -> None:
     ids = _populate(store)
-    text = store.export("json")
+    text = export_text(store, "json")
     graph = nx.node_link_graph(json.loads(text))
     assert graph.number_of_nodes() == store.stats()["nodes"]
     assert graph.number_of_edges() == store.stats()["edges"]
@@ -63,12 +71,12 @@ def test_node_link_round_trip(store: GraphStore, settings: Settings, tmp_path: P
     assert graph.nodes[ids["circuit"]]["data"]["circuit"] == "h(0); cx(0,1)"
 
     with open_store(settings, url=f"sqlite:///{tmp_path / 'copy.sqlite3'}") as copy:
-        assert copy.import_node_link(text) == {"nodes": len(graph), "edges": graph.size()}
+        assert import_node_link(copy, text) == {"nodes": len(graph), "edges": graph.size()}
         assert _as_sets(copy) == _as_sets(store)
         assert copy.get_node(ids["task"]).embedding == pytest.approx([0.1, 0.2, 0.3])
         assert copy.get_node(ids["task"]).created_at == store.get_node(ids["task"]).created_at
         # importing again changes nothing
-        copy.import_node_link(text)
+        import_node_link(copy, text)
         assert _as_sets(copy) == _as_sets(store)
         assert (
             copy.lineage(ids["quantum_state"]).upstream
@@ -79,7 +87,7 @@ def test_node_link_round_trip(store: GraphStore, settings: Settings, tmp_path: P
 def test_graphml_opens_in_networkx(store: GraphStore, tmp_path: Path) -> None:
     ids = _populate(store)
     path = tmp_path / "graph.graphml"
-    path.write_text(store.export("graphml"))
+    path.write_text(export_text(store, "graphml"))
     graph = nx.read_graphml(path, force_multigraph=True)
     assert set(graph.nodes) == {n.id for n in store.iter_nodes()}
     assert graph.nodes[ids["circuit"]]["kind"] == "circuit"
@@ -90,7 +98,7 @@ def test_graphml_opens_in_networkx(store: GraphStore, tmp_path: Path) -> None:
 
 def test_prov_json_names_every_element(store: GraphStore) -> None:
     ids = _populate(store)
-    doc = json.loads(store.export("prov"))
+    doc = json.loads(export_text(store, "prov"))
     assert doc["prefix"]["dunes"].startswith("urn:")
     assert f"dunes:{ids['circuit']}" in doc["entity"]
     assert f"dunes:{ids['simulation']}" in doc["activity"]
@@ -121,12 +129,12 @@ def test_seed_yaml_imports(store: GraphStore) -> None:
     assert len(state["amplitudes"]) == 8
     assert store.get_node(ids["llm_outputs"]).data["planner"] == ["..."]
     # importing again is the same nodes
-    assert store.import_quantum_graph_yaml(yaml.safe_load(SEED_YAML)) == ids
+    assert import_quantum_graph_yaml(store, yaml.safe_load(SEED_YAML)) == ids
 
 
 def test_yaml_export_reimports(store: GraphStore, settings: Settings, tmp_path: Path) -> None:
     ids = _populate(store)
-    text = store.export("yaml")
+    text = export_text(store, "yaml")
     doc = yaml.safe_load(text)
     circuits = [n for n in doc["quantum_graph"]["nodes"] if n["type"] == "quantum_circuit"]
     assert circuits == [
@@ -138,7 +146,7 @@ def test_yaml_export_reimports(store: GraphStore, settings: Settings, tmp_path: 
         }
     ]
     with open_store(settings, url=f"sqlite:///{tmp_path / 'y.sqlite3'}") as copy:
-        mapping = copy.import_quantum_graph_yaml(text)
+        mapping = import_quantum_graph_yaml(copy, text)
         assert mapping[ids["circuit"]] == ids["circuit"]
         assert mapping[ids["run"]] == ids["run"]
         assert {(e.relation) for e in copy.iter_edges()} == {e.relation for e in store.iter_edges()}
@@ -164,18 +172,18 @@ def test_yaml_export_reimports(store: GraphStore, settings: Settings, tmp_path: 
 def test_bad_yaml_says_what_is_wrong(store: GraphStore, text: str, message: str) -> None:
     expected = NodeNotFoundError if message.startswith("no node") else InvalidInputError
     with pytest.raises(expected) as info:
-        store.import_quantum_graph_yaml(text)
+        import_quantum_graph_yaml(store, text)
     assert message in str(info.value)
     assert store.stats()["nodes"] == 0  # nothing half-imported
 
 
 def test_bad_node_link_and_format(store: GraphStore) -> None:
     with pytest.raises(InvalidInputError, match="does not parse"):
-        store.import_node_link("{")
+        import_node_link(store, "{")
     with pytest.raises(InvalidInputError, match=r"nodes\[0\]: kind 'x'"):
-        store.import_node_link({"nodes": [{"id": "a", "kind": "x"}], "edges": []})
+        import_node_link(store, {"nodes": [{"id": "a", "kind": "x"}], "edges": []})
     with pytest.raises(InvalidInputError, match="accepted are json, graphml, prov, yaml"):
-        store.export("csv")
+        export_text(store, "csv")
 
 
 _yaml_values = st.recursive(
@@ -201,7 +209,7 @@ def test_any_quantum_graph_is_imported_or_refused_cleanly(
 ) -> None:
     with open_store(settings, url=f"sqlite:///{tmp_path / 'fuzz.sqlite3'}") as store:
         try:
-            ids = store.import_quantum_graph_yaml(yaml.safe_dump(doc))
+            ids = import_quantum_graph_yaml(store, yaml.safe_dump(doc))
         except DunesError:
             return
         for node_id in ids.values():
@@ -226,9 +234,23 @@ def test_seed_state_amplitudes_are_kept(
     data = amplitudes + (["..."] if truncated else [])
     doc = {"quantum_graph": {"nodes": [{"id": "s", "type": "quantum_state", "data": data}]}}
     with open_store(settings, url=f"sqlite:///{tmp_path / 'amps.sqlite3'}") as store:
-        ids = store.import_quantum_graph_yaml(yaml.safe_dump(doc))
+        ids = import_quantum_graph_yaml(store, yaml.safe_dump(doc))
         stored = store.get_node(ids["s"]).data
     assert stored == {
         "amplitudes": [a if isinstance(a, list) else float(a) for a in amplitudes],
         "truncated": truncated,
     }
+
+
+@pytest.mark.parametrize("fmt", ["json", "graphml", "prov"])
+def test_every_export_imports_back(
+    fmt: str, store: GraphStore, settings: Settings, tmp_path: Path
+) -> None:
+    _populate(store)
+    text = export_text(store, fmt)
+    assert detect_import_format(text) == fmt
+    with open_store(settings, url=f"sqlite:///{tmp_path / f'{fmt}.sqlite3'}") as copy:
+        counts = import_text(copy, text)
+        stats = store.stats()
+        assert counts == {"nodes": stats["nodes"], "edges": stats["edges"]}
+        assert _as_sets(copy) == _as_sets(store)

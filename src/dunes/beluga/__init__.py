@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from dunes.beluga.exchange import (
+    export_text,
+    import_node_link,
+    import_quantum_graph_yaml,
+    import_text,
+)
 from dunes.beluga.models import (
     ACTIVITY_KINDS,
     AGENT_KINDS,
@@ -32,14 +38,10 @@ __all__ = [
     "StepEvent",
     "canonical_json",
     "content_id",
+    "export_text",
+    "import_node_link",
     "import_quantum_graph_yaml",
+    "import_text",
     "open_store",
     "shared_store",
 ]
-
-
-def import_quantum_graph_yaml(store: GraphStore, data: object) -> dict[str, str]:
-    """Load the seed's ``quantum_graph: {nodes: [...]}`` YAML into ``store``."""
-    from dunes.beluga.exchange import import_quantum_graph_yaml as _import
-
-    return _import(store, data)  # type: ignore[arg-type]

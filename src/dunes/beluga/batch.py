@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,7 @@ def node_row(
     node_id: str | None = None,
     embedding: Sequence[float] | np.ndarray | None = None,
     label: str | None = None,
+    created_at: datetime | None = None,
 ) -> dict[str, Any]:
     """The checked column values of a node: content-addressed id unless given (activities get a
     random one), data as plain JSON, the embedding as float32 bytes.
@@ -80,11 +82,13 @@ def node_row(
         "data": payload,
         "embedding": blob,
         "embedding_dim": dim,
-        "created_at": _now(),
+        "created_at": created_at or _now(),
     }
 
 
-def edge_params(src_id: str, relation: str, dst_id: str) -> dict[str, Any]:
+def edge_params(
+    src_id: str, relation: str, dst_id: str, created_at: datetime | None = None
+) -> dict[str, Any]:
     """The checked parameters of ``src relation dst`` (PROV direction: effect -> cause).
 
     Raises:
@@ -102,7 +106,7 @@ def edge_params(src_id: str, relation: str, dst_id: str) -> dict[str, Any]:
         "b_src": src_id,
         "b_dst": dst_id,
         "b_relation": relation,
-        "b_created_at": _now(),
+        "b_created_at": created_at or _now(),
         "b_src_cat": src_cat,
         "b_dst_cat": dst_cat,
     }
@@ -130,8 +134,9 @@ class GraphBatch:
         embedding: Sequence[float] | np.ndarray | None = None,
         label: str | None = None,
         keep_existing: bool = False,
+        created_at: datetime | None = None,
     ) -> str:
-        row = node_row(category, kind, data, id, embedding, label)
+        row = node_row(category, kind, data, id, embedding, label, created_at)
         self.nodes.append((row, keep_existing))
         return row["id"]
 
@@ -144,8 +149,10 @@ class GraphBatch:
     def add_agent(self, kind: str, data: Any, **options: Any) -> str:
         return self.node("agent", kind, data, **options)
 
-    def relate(self, src_id: str, relation: str, dst_id: str) -> None:
-        self.edges.append(edge_params(src_id, relation, dst_id))
+    def relate(
+        self, src_id: str, relation: str, dst_id: str, *, created_at: datetime | None = None
+    ) -> None:
+        self.edges.append(edge_params(src_id, relation, dst_id, created_at))
 
     def record_simulation(
         self,

@@ -13,13 +13,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Connection
-
-from dunes.beluga._sql import _check_id, _insert
-from dunes.beluga.batch import _vector, edge_params
+from dunes.beluga._sql import _check_id
+from dunes.beluga.batch import _vector
 from dunes.beluga.canonical import circuit_data, jsonable
 from dunes.beluga.models import KINDS, RELATIONS, Category, Node
-from dunes.beluga.schema import edges, nodes
 from dunes.errors import DunesError, InvalidInputError
 
 if TYPE_CHECKING:
@@ -223,8 +220,7 @@ def import_node_link(store: GraphStore, data: Mapping[str, Any] | str) -> dict[s
         raise InvalidInputError(
             "node-link JSON needs a 'nodes' list and an 'edges' (or 'links') list"
         )
-    rows: list[dict[str, Any]] = []
-    categories: dict[str, str] = {}
+    batch = store.batch()
     for index, item in enumerate(raw_nodes):
         where = f"nodes[{index}]"
         if not isinstance(item, Mapping):
@@ -242,24 +238,17 @@ def import_node_link(store: GraphStore, data: Mapping[str, Any] | str) -> dict[s
         payload = jsonable(item.get("data") or {})
         if not isinstance(payload, dict):
             raise InvalidInputError(f"{where}.data must be an object", field=where)
-        blob, dim = None, None
-        if item.get("embedding") is not None:
-            vector = _vector(item["embedding"], f"{where}.embedding")
-            blob, dim = vector.astype("<f4").tobytes(), int(vector.size)
-        categories[node_id] = category
-        rows.append(
-            {
-                "id": node_id,
-                "category": category,
-                "kind": kind,
-                "label": item.get("label"),
-                "data": payload,
-                "embedding": blob,
-                "embedding_dim": dim,
-                "created_at": _time(item.get("created_at"), where),
-            }
+        embedding = item.get("embedding")
+        batch.node(
+            category,
+            str(kind),
+            payload,
+            id=node_id,
+            embedding=_vector(embedding, f"{where}.embedding") if embedding is not None else None,
+            label=item.get("label"),
+            keep_existing=True,
+            created_at=_time(item.get("created_at"), where),
         )
-    links: list[tuple[str, str, str, datetime]] = []
     for index, item in enumerate(raw_edges):
         where = f"edges[{index}]"
         if not isinstance(item, Mapping):
@@ -271,31 +260,109 @@ def import_node_link(store: GraphStore, data: Mapping[str, Any] | str) -> dict[s
                 f"{where} needs source, target and a relation (one of {', '.join(RELATIONS)})",
                 field=where,
             )
-        links.append((src, relation, dst, _time(item.get("created_at"), where)))
+        batch.relate(src, str(relation), dst, created_at=_time(item.get("created_at"), where))
+    store.write(batch, what="importing a node-link graph")
+    return {"nodes": len(raw_nodes), "edges": len(raw_edges)}
 
-    def work(conn: Connection) -> dict[str, int]:
-        for start in range(0, len(rows), _BATCH):
-            conn.execute(
-                _insert(conn, nodes).on_conflict_do_nothing(index_elements=["id"]),
-                rows[start : start + _BATCH],
-            )
-        fast: list[dict[str, Any]] = []
-        for src, relation, dst, created in links:
-            want = RELATIONS[relation]
-            if (categories.get(src), categories.get(dst)) == want:
-                fast.append({"src": src, "relation": relation, "dst": dst, "created_at": created})
-            else:  # an end outside this document, or a wrong category: check it properly
-                store._apply_edge(conn, edge_params(src, relation, dst))
-        for start in range(0, len(fast), _BATCH):
-            conn.execute(
-                _insert(conn, edges).on_conflict_do_nothing(
-                    index_elements=["src", "relation", "dst"]
-                ),
-                fast[start : start + _BATCH],
-            )
-        return {"nodes": len(rows), "edges": len(links)}
 
-    return store._write(work, "importing a node-link graph")
+def graphml_node_link(text: str) -> dict[str, Any]:
+    """A GraphML export (as :func:`export_text` writes it) read back as a node-link document.
+
+    Raises:
+        InvalidInputError: the XML does not parse or a node lacks its kind.
+    """
+    import networkx as nx
+
+    try:
+        graph = nx.parse_graphml(text)
+    except Exception as exc:  # networkx raises assorted XML and type errors
+        raise InvalidInputError(f"GraphML does not parse: {exc}", field="graph") from exc
+    out_nodes = []
+    for node_id, attrs in graph.nodes(data=True):
+        raw = attrs.get("data", "{}")
+        try:
+            payload = json.loads(raw) if isinstance(raw, str) else raw
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(
+                f"GraphML node {node_id}: data is not JSON ({exc.msg})", field="graph"
+            ) from exc
+        out_nodes.append({"id": node_id, **attrs, "data": payload})
+    out_edges = [
+        {"source": src, "target": dst, **attrs} for src, dst, attrs in graph.edges(data=True)
+    ]
+    return {"nodes": out_nodes, "edges": out_edges}
+
+
+def prov_node_link(text: str) -> dict[str, Any]:
+    """A PROV-JSON export (as :func:`prov_json` writes it) read back as a node-link document.
+
+    Raises:
+        InvalidInputError: the JSON does not parse or is not a dunes PROV document.
+    """
+    doc = _loads_json(text)
+    out_nodes = []
+    for category in ("entity", "activity", "agent"):
+        records = doc.get(category) or {}
+        if not isinstance(records, Mapping):
+            raise InvalidInputError(f"PROV-JSON: {category} must be an object", field="graph")
+        for name, record in records.items():
+            kind = str(record.get("prov:type", {}).get("$", "")).removeprefix("dunes:")
+            out_nodes.append(
+                {
+                    "id": str(name).removeprefix("dunes:"),
+                    "category": category,
+                    "kind": kind,
+                    "label": record.get("prov:label"),
+                    "data": json.loads(record.get("dunes:data") or "{}"),
+                    "created_at": record.get("prov:startTime") or record.get("dunes:createdAt"),
+                }
+            )
+    out_edges = []
+    for relation, (src_role, dst_role) in _PROV_ROLES.items():
+        for record in (doc.get(relation) or {}).values():
+            out_edges.append(
+                {
+                    "source": str(record.get(src_role, "")).removeprefix("dunes:"),
+                    "target": str(record.get(dst_role, "")).removeprefix("dunes:"),
+                    "relation": relation,
+                }
+            )
+    return {"nodes": out_nodes, "edges": out_edges}
+
+
+def detect_import_format(text: str, suffix: str | None = None) -> str:
+    """json, graphml, prov or yaml: what an export file holds, by its content first."""
+    head = text.lstrip()[:2000]
+    if head.startswith("<"):
+        return "graphml"
+    if head.startswith("{"):
+        return "prov" if '"prefix"' in head and '"entity"' in text else "json"
+    if suffix in (".graphml", ".xml"):
+        return "graphml"
+    return "yaml"
+
+
+def import_text(store: GraphStore, text: str, *, fmt: str | None = None) -> dict[str, int]:
+    """Load an export in any of :data:`FORMATS`; returns the nodes and edges read.
+
+    Raises:
+        InvalidInputError: the format is unknown or the document malformed.
+    """
+    fmt = fmt or detect_import_format(text)
+    if fmt == "json":
+        return import_node_link(store, text)
+    if fmt == "graphml":
+        return import_node_link(store, graphml_node_link(text))
+    if fmt == "prov":
+        return import_node_link(store, prov_node_link(text))
+    if fmt == "yaml":
+        ids = import_quantum_graph_yaml(store, text)
+        doc = _load_yaml(text)
+        graph = doc.get("quantum_graph", doc) if isinstance(doc, Mapping) else {}
+        return {"nodes": len(ids), "edges": len(graph.get("edges") or [])}
+    raise InvalidInputError(
+        f"unknown import format {fmt!r}: accepted are {', '.join(FORMATS)}", field="format"
+    )
 
 
 def _load_yaml(data: Mapping[str, Any] | str) -> Any:

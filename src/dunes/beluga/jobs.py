@@ -427,6 +427,42 @@ class JobStore:
             raise JobNotFoundError(f"no job {job_id}", field="job_id")
         return str(status)
 
+    def resolve_job(self, id_or_prefix: str) -> str:
+        """The full id of a job given by its id or a unique prefix of one (like git).
+
+        Raises:
+            JobNotFoundError: no job id starts with it.
+            InvalidInputError: several do (the message lists some).
+        """
+        if not id_or_prefix or len(id_or_prefix) > 255:
+            raise JobNotFoundError(f"no job {id_or_prefix!r}", field="job_id")
+
+        def work(conn: Connection) -> str:
+            if conn.execute(select(jobs.c.id).where(jobs.c.id == id_or_prefix)).first():
+                return id_or_prefix
+            escaped = id_or_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            rows = conn.execute(
+                select(jobs.c.id)
+                .where(jobs.c.id.like(escaped + "%", escape="\\"), jobs.c.kind != "chunk")
+                .limit(20)
+            ).all()
+            matches = [row.id for row in rows if row.id.startswith(id_or_prefix)]
+            if not matches:
+                raise JobNotFoundError(
+                    f"no job with id or id prefix {id_or_prefix!r} (dunes jobs list shows them)",
+                    field="job_id",
+                )
+            if len(matches) > 1:
+                shown = ", ".join(m[:12] for m in matches[:5])
+                raise InvalidInputError(
+                    f"job id prefix {id_or_prefix!r} is ambiguous: {len(matches)} jobs match "
+                    f"({shown}); give more characters",
+                    field="job_id",
+                )
+            return str(matches[0])
+
+        return self._read(work, "looking up a job")
+
     def get_job(self, job_id: str) -> JobRecord:
         """Raises: JobNotFoundError: no such job."""
 

@@ -695,26 +695,6 @@ class GraphStore(JobStore):
         for params in rows:
             self._apply_edge(conn, params)
 
-    # -- exchange (see dunes.beluga.exchange) ----------------------------------------------------
-
-    def export(self, fmt: str) -> str:
-        """The whole graph as text: ``json`` (node-link), ``graphml``, ``prov`` or ``yaml``."""
-        from dunes.beluga.exchange import export_text
-
-        return export_text(self, fmt)
-
-    def import_node_link(self, data: Mapping[str, Any] | str) -> dict[str, int]:
-        """Load a node-link JSON export (ids kept); returns counts of nodes and edges read."""
-        from dunes.beluga.exchange import import_node_link
-
-        return import_node_link(self, data)
-
-    def import_quantum_graph_yaml(self, data: Mapping[str, Any] | str) -> dict[str, str]:
-        """Load the seed's ``quantum_graph: {nodes: [...]}`` YAML; returns its ids -> store ids."""
-        from dunes.beluga.exchange import import_quantum_graph_yaml
-
-        return import_quantum_graph_yaml(self, data)
-
 
 def open_store(settings: Settings | None = None, *, url: str | None = None) -> GraphStore:
     """Open the store at ``settings.database_url`` (or ``url``), applying migrations first.

@@ -413,7 +413,9 @@ class _Recorder:
         if self.store is None:
             self.warnings.append("quantum_graph data was read but not imported: no BELUGA store")
             return None
-        imported = self.store.import_quantum_graph_yaml(text)
+        from dunes.beluga import import_quantum_graph_yaml
+
+        imported = import_quantum_graph_yaml(self.store, text)
         self.imports.append(imported)
         return imported
 

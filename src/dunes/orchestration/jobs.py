@@ -48,6 +48,11 @@ class JobRequest(BaseModel):
     device: str | None = Field(
         None, description="Pin the job to 'cpu' or 'cuda:N'; default: the placement decides."
     )
+    origin: Literal["local", "network"] = Field(
+        "local",
+        description="Where the request came from; a MAML document from the network runs code "
+        "only when signed by a trusted key (set by the server, not the client).",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> JobRequest:

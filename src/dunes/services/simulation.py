@@ -2,14 +2,71 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dunes.config import Settings
-from dunes.devices import Inventory
-from dunes.errors import InvalidInputError
+from dunes.devices import Inventory, normalize_device_id
+from dunes.errors import DeviceError, InvalidInputError
 from dunes.quantum import CircuitSpec, SimulationOptions, SimulationResult, parse_circuit, simulate
 from dunes.quantum.parse import CircuitFormat
+from dunes.services.public import Origin, public_simulation
+from dunes.validation import parse_model
+
+#: How a device is named, everywhere: ``auto``, ``cpu``, ``gpu`` (the best one), ``cuda:N``.
+DEVICE_FORMS = "auto, cpu, gpu or cuda:N"
+
+
+def simulation_options(
+    *,
+    settings: Settings,
+    shots: int | None = None,
+    method: str = "auto",
+    device: str | None = None,
+    precision: str = "double",
+    seed: int | None = None,
+    statevector: bool | None = None,
+    observables: Sequence[str] = (),
+) -> SimulationOptions:
+    """Options with the defaults every interface shares (``quantum.default_shots``,
+    ``quantum.default_device``) and one device syntax.
+
+    Raises:
+        InvalidInputError / DeviceError: a field is out of range or the device is not a device.
+    """
+    fields: dict[str, Any] = {
+        "shots": settings.quantum.default_shots if shots is None else shots,
+        "method": method,
+        "precision": precision,
+        "seed": seed,
+        "statevector": statevector,
+        "observables": tuple(observables),
+        **device_fields(settings.quantum.default_device if device is None else device),
+    }
+    return parse_model(SimulationOptions, fields)
+
+
+def device_fields(device: str) -> dict[str, Any]:
+    """``cuda:1`` -> device gpu on GPU 1; ``auto``, ``cpu``, ``gpu`` as they are.
+
+    Raises:
+        DeviceError: names the forms accepted.
+    """
+    text = device.strip().lower()
+    if text in ("auto", "cpu", "gpu"):
+        return {"device": text}
+    try:
+        normal = normalize_device_id(text)
+    except DeviceError as exc:
+        raise DeviceError(
+            f"device {device!r} is not a device; accepted: {DEVICE_FORMS}", field="device"
+        ) from exc
+    if normal == "cpu":
+        return {"device": "cpu"}
+    return {"device": "gpu", "target_gpus": (int(normal.split(":")[1]),)}
+
 
 #: Suffixes that mark an argument as a circuit file rather than circuit text.
 CIRCUIT_FILE_SUFFIXES = (".qasm", ".qasm2", ".qasm3", ".json", ".txt", ".seed", ".circ")
@@ -66,11 +123,13 @@ def simulate_circuit(
     fmt: CircuitFormat = "auto",
     inventory: Inventory | None = None,
     record: bool = True,
+    origin: Origin = "local",
 ) -> SimulationRun:
     """Parse ``circuit`` (any accepted notation) and simulate it under ``settings``' limits.
 
     With ``record`` the run is stored in the BELUGA graph (circuit, simulation, state) and a
-    state too big for JSON is kept as a ``.npy`` artifact; without it nothing is written.
+    state too big for JSON is kept as a ``.npy`` artifact; without it nothing is written. The
+    result is the public one for ``origin`` (see ``dunes.services.public``).
     """
     if isinstance(circuit, CircuitSpec):
         spec = circuit
@@ -85,7 +144,9 @@ def simulate_circuit(
         artifacts_dir=settings.artifacts_dir if record else None,
     )
     recorded = record_run(settings=settings, spec=spec, result=result) if record else None
-    return SimulationRun(spec=spec, result=result, recorded=recorded)
+    return SimulationRun(
+        spec=spec, result=public_simulation(result, origin=origin), recorded=recorded
+    )
 
 
 def record_run(

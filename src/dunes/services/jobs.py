@@ -1,0 +1,142 @@
+"""Jobs: submit, follow, wait for, cancel and list them, by id or a unique id prefix."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from dunes.errors import InvalidInputError, JobError
+from dunes.orchestration import Job, JobEvent, JobRequest, JobResult
+from dunes.services.context import Services
+from dunes.services.public import JobPage, Origin, public_job_result
+from dunes.validation import parse_model
+
+
+def job_request(request: JobRequest | Mapping[str, Any], *, origin: Origin) -> JobRequest:
+    """The request checked, with the rules of its origin.
+
+    Raises:
+        InvalidInputError: a field is wrong (named), or a network caller gave a MAML path.
+    """
+    parsed = request if isinstance(request, JobRequest) else parse_model(JobRequest, dict(request))
+    if origin == "network" and parsed.maml is not None and "\n" not in parsed.maml.strip():
+        # A server never opens a path a client names: the document must come in the request.
+        raise InvalidInputError(
+            "maml must hold the document itself (front matter, sections, code blocks), "
+            "not a file name",
+            field="maml",
+        )
+    return parsed.model_copy(update={"origin": origin})
+
+
+def submit_job(
+    *, services: Services, request: JobRequest | Mapping[str, Any], origin: Origin
+) -> Job:
+    """Record the job as queued and hand it to the executor.
+
+    Raises:
+        InvalidInputError: the request is malformed (names the field).
+        BrokerUnavailableError: the broker cannot be reached (the job record says so).
+    """
+    orchestrator = services.orchestrator
+    job_id = orchestrator.submit(job_request(request, origin=origin))
+    return orchestrator.status(job_id)
+
+
+def resolve_job_id(*, services: Services, job_id: str) -> str:
+    """The full id of a job given by its id or a unique prefix (``dunes jobs list`` shows 12).
+
+    Raises:
+        JobNotFoundError / InvalidInputError: no job, or several, start with it.
+    """
+    return services.store.resolve_job(job_id)
+
+
+def get_job(*, services: Services, job_id: str) -> Job:
+    """Where a job stands."""
+    return services.orchestrator.status(resolve_job_id(services=services, job_id=job_id))
+
+
+def job_result(*, services: Services, job_id: str, origin: Origin) -> JobResult:
+    """The job's result as it stands now (done or not)."""
+    full = resolve_job_id(services=services, job_id=job_id)
+    return public_job_result(services.orchestrator.result(full, wait=False), origin=origin)
+
+
+def wait_for_job(
+    *, services: Services, job_id: str, timeout: float | None, origin: Origin
+) -> JobResult | None:
+    """The result once the job is done, or None when it is still going after ``timeout`` s
+    (default: ``executor.job_wait_timeout_s``)."""
+    full = resolve_job_id(services=services, job_id=job_id)
+    orchestrator = services.orchestrator
+    try:
+        result = orchestrator.result(full, wait=True, timeout=timeout)
+    except JobError:
+        if not orchestrator.status(full).done:
+            return None
+        result = orchestrator.result(full, wait=False)
+    return public_job_result(result, origin=origin)
+
+
+def follow_job(
+    *,
+    services: Services,
+    job_id: str,
+    after_seq: int = 0,
+    timeout: float | None = None,
+) -> Iterator[JobEvent]:
+    """The job's events after ``after_seq`` as they happen, until it ends or ``timeout`` s pass
+    (the caller tells the two apart with ``get_job``)."""
+    full = resolve_job_id(services=services, job_id=job_id)
+    yield from services.orchestrator.events(full, after_seq=after_seq, follow=True, timeout=timeout)
+
+
+def job_events(*, services: Services, job_id: str, after_seq: int = 0) -> list[JobEvent]:
+    """The events recorded so far."""
+    full = resolve_job_id(services=services, job_id=job_id)
+    return list(services.orchestrator.events(full, after_seq=after_seq))
+
+
+def cancel_job(*, services: Services, job_id: str) -> Job:
+    """Cancel a queued or running job (a running simulation is stopped); a finished job is
+    returned as it is."""
+    return services.orchestrator.cancel(resolve_job_id(services=services, job_id=job_id))
+
+
+def list_jobs(
+    *,
+    services: Services,
+    status: str | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> JobPage:
+    """Jobs, newest first."""
+    jobs = services.orchestrator.list(
+        status=status, kind=kind, since=since, limit=limit, offset=offset
+    )
+    return JobPage(
+        jobs=jobs,
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(jobs) == limit else None,
+    )
+
+
+class Deadline:
+    """Seconds left until a moment, for loops that wait in small steps."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.at = None if seconds is None else time.monotonic() + seconds
+
+    @property
+    def left(self) -> float | None:
+        return None if self.at is None else max(self.at - time.monotonic(), 0.0)
+
+    @property
+    def passed(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at

@@ -1,0 +1,100 @@
+"""The public model family: what every interface serialises, decided here once.
+
+Results leave dunes without embeddings (unless asked for), without server paths (artifacts become
+the download reference ``/v1/artifacts/<sha256>`` for callers over a network), and without a
+MAML run's working directory. The CLI, REST and MCP print exactly these objects.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dunes.beluga import Node
+from dunes.orchestration import Job, JobResult
+from dunes.quantum import SimulationResult
+
+#: Where a request came from: this machine's user, or a network interface (REST, MCP over HTTP).
+Origin = Literal["local", "network"]
+#: The REST download path of an artifact, the reference network callers get.
+ARTIFACT_URL = "/v1/artifacts/{sha256}"
+
+
+def without_embeddings(data: Any) -> Any:
+    """``data`` with every ``embedding`` key removed (384 floats are noise to people)."""
+    if isinstance(data, dict):
+        return {k: without_embeddings(v) for k, v in data.items() if k != "embedding"}
+    if isinstance(data, list):
+        return [without_embeddings(v) for v in data]
+    return data
+
+
+def public_simulation(result: SimulationResult, *, origin: Origin) -> SimulationResult:
+    """The result as a caller sees it: over a network the artifact is its download path."""
+    if result.artifact is None or origin == "local":
+        return result
+    url = ARTIFACT_URL.format(sha256=result.artifact.sha256)
+    public = result.model_copy(
+        update={"artifact": result.artifact.model_copy(update={"path": url})}
+    )
+    public._state = result._state
+    return public
+
+
+def public_job_result(result: JobResult, *, origin: Origin) -> JobResult:
+    """A job's result without embeddings, a MAML working directory, or server paths."""
+    update: dict[str, Any] = {
+        "llm_outputs": {
+            role: summary.model_copy(update={"result": without_embeddings(summary.result)})
+            for role, summary in result.llm_outputs.items()
+        },
+        "plan": without_embeddings(result.plan),
+        "extraction": without_embeddings(result.extraction),
+        "validations": without_embeddings(result.validations),
+        "report": without_embeddings(result.report),
+    }
+    if result.maml is not None:
+        update["maml"] = {k: v for k, v in result.maml.items() if k != "workdir"}
+    if result.simulation is not None:
+        update["simulation"] = public_simulation(result.simulation, origin=origin)
+    if result.results:
+        update["results"] = [public_simulation(r, origin=origin) for r in result.results]
+    return result.model_copy(update=update)
+
+
+def public_node(node: Node, *, embedding: bool = False) -> Node:
+    """A graph node, its embedding kept only when asked for."""
+    return (
+        node if embedding or node.embedding is None else node.model_copy(update={"embedding": None})
+    )
+
+
+class SearchHit(BaseModel):
+    """A node found by similarity, with its cosine similarity to the query."""
+
+    model_config = ConfigDict(frozen=True)
+
+    node: Node
+    score: float
+
+
+class SearchResult(BaseModel):
+    """The answer to a graph search: hits best first, and what was searched."""
+
+    model_config = ConfigDict(frozen=True)
+
+    query: str
+    kind: str | None = None
+    hits: list[SearchHit]
+
+
+class JobPage(BaseModel):
+    """A page of jobs, newest first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    jobs: list[Job]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Offset of the next page; null on the last.")
