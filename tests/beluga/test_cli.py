@@ -68,7 +68,8 @@ def test_import_then_search_by_vector(settings: Settings, tmp_path: Path) -> Non
     with open_store(settings) as store:
         near = store.add_entity("task", {"text": "bell"}, embedding=[1.0, 0.0, 0.0])
         store.add_entity("task", {"text": "ghz"}, embedding=[0.0, 1.0, 0.0])
-    hits = json.loads(_ok("graph", "search", "--vector", "[0.9, 0.1, 0]", "--top", "1", "--json"))
+    found = json.loads(_ok("graph", "search", "--vector", "[0.9, 0.1, 0]", "--top", "1", "--json"))
+    hits = found["hits"]
     assert [h["node"]["id"] for h in hits] == [near]
     assert hits[0]["score"] == pytest.approx(0.9 / (0.82**0.5), abs=1e-6)
 

@@ -1,16 +1,27 @@
-"""What every CLI command shares: the console, JSON output, settings."""
+"""What every CLI command shares: the console, JSON output, the services."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
 
+from dunes.services import Services
+
 console = Console()
 err_console = Console(stderr=True)
+
+
+@contextmanager
+def services(executor: str | None = None) -> Iterator[Services]:
+    """The services for one command, closed when it ends."""
+    with Services(executor=executor) as opened:
+        yield opened
 
 
 def print_json(value: Any) -> None:

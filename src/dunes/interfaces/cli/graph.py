@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from dunes.beluga import GraphStore, Lineage, Node, open_store
+from dunes.beluga import Lineage, Node
 from dunes.beluga.exchange import FORMATS
-from dunes.config import get_settings
-from dunes.errors import InvalidInputError, MissingDependencyError
-from dunes.interfaces.cli.common import console, print_json
+from dunes.errors import InvalidInputError
+from dunes.interfaces.cli.common import console, print_json, services
 from dunes.quantum.memory import format_bytes
+from dunes.services import graph as graph_service
 
 app = typer.Typer(
     help="The provenance graph: what produced what, and which runs resemble each other.",
@@ -26,12 +23,6 @@ app = typer.Typer(
 
 IdArg = Annotated[str, typer.Argument(help="Node id or a unique prefix of one (like git).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-
-
-@contextmanager
-def _store() -> Iterator[GraphStore]:
-    with open_store(get_settings()) as store:
-        yield store
 
 
 def _summary(node: Node, width: int = 60) -> str:
@@ -49,17 +40,11 @@ def _summary(node: Node, width: int = 60) -> str:
 @app.command()
 def show(node_id: IdArg, as_json: JsonOpt = False) -> None:
     """Show one node: its kind, data and relations."""
-    with _store() as store:
-        node = store.get_node(node_id)
-        links = store.edges_of(node.id)
+    with services() as svc:
+        node = graph_service.show_node(services=svc, node_id=node_id)
+        links = svc.store.edges_of(node.id)
     if as_json:
-        print_json(
-            {
-                "node": node.model_dump(mode="json", exclude={"embedding"})
-                | {"has_embedding": node.embedding is not None},
-                "edges": [e.model_dump(mode="json") for e in links],
-            }
-        )
+        print_json({"node": node, "edges": links})
         return
     console.print(f"[bold]{node.id}[/]  {node.category} [cyan]{node.kind}[/]", highlight=False)
     console.print(f"created {node.created_at.isoformat()}", highlight=False)
@@ -85,10 +70,12 @@ def lineage(
     as_json: JsonOpt = False,
 ) -> None:
     """What a node came from (upstream) and what came from it (downstream)."""
-    with _store() as store:
-        found = store.lineage(node_id, depth=depth, direction=direction)  # type: ignore[arg-type]
+    with services() as svc:
+        found = graph_service.lineage(
+            services=svc, node_id=node_id, depth=depth, direction=direction
+        )
     if as_json:
-        print_json(found.model_dump(mode="json", exclude={"nodes": {"__all__": {"embedding"}}}))
+        print_json(found)
         return
     render_lineage(found)
 
@@ -122,18 +109,6 @@ def render_lineage(found: Lineage) -> None:
         )
 
 
-def _embed(text: str) -> list[float]:
-    try:
-        from dunes.agents import AgentRuntime
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"graph search by text needs dunes.agents (AgentRuntime) to embed it: {exc}; "
-            "search by a stored vector with --vector '[...]' instead"
-        ) from exc
-    vectors = AgentRuntime(get_settings()).embed([text])
-    return [float(v) for v in vectors[0]]
-
-
 @app.command()
 def search(
     text: Annotated[str, typer.Argument(help="What to look for, in words.")] = "",
@@ -145,28 +120,23 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Nodes whose stored embedding is closest to TEXT (cosine similarity)."""
+    query: list[float] | None = None
     if vector is not None:
         try:
-            query = json.loads(vector)
-        except json.JSONDecodeError as exc:
+            query = [float(v) for v in json.loads(vector)]
+        except (json.JSONDecodeError, TypeError, ValueError) as exc:
             raise InvalidInputError(
-                f"--vector must be a JSON list of numbers, e.g. '[0.1, 0.2]': {exc.msg}",
+                f"--vector must be a JSON list of numbers, e.g. '[0.1, 0.2]': {exc}",
                 field="vector",
             ) from exc
-    elif text.strip():
-        query = _embed(text)
-    else:
-        raise InvalidInputError("give TEXT to search for, or --vector", field="text")
-    with _store() as store:
-        hits = store.search(query, top_k=top, kind=kind)
-    if as_json:
-        print_json(
-            [
-                {"score": score, "node": node.model_dump(mode="json", exclude={"embedding"})}
-                for node, score in hits
-            ]
+    with services() as svc:
+        found = graph_service.search_graph(
+            services=svc, text=text or None, vector=query, top=top, kind=kind
         )
+    if as_json:
+        print_json(found)
         return
+    hits = [(hit.node, hit.score) for hit in found.hits]
     if not hits:
         console.print("no stored embeddings to compare with")
         return
@@ -183,10 +153,10 @@ def list_nodes(
     as_json: JsonOpt = False,
 ) -> None:
     """The newest nodes."""
-    with _store() as store:
-        found = store.find_nodes(kind=kind, limit=limit)
+    with services() as svc:
+        found = graph_service.list_nodes(services=svc, kind=kind, limit=limit)
     if as_json:
-        print_json([n.model_dump(mode="json", exclude={"embedding"}) for n in found])
+        print_json(found)
         return
     table = Table("created", "kind", "id", "summary", title="nodes (newest first)")
     for node in found:
@@ -204,53 +174,49 @@ def export(
     out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
 ) -> None:
     """The whole graph as node-link JSON, GraphML, PROV-JSON or the seed's YAML."""
-    with _store() as store:
-        text = store.export(fmt)
+    with services() as svc:
+        exported = graph_service.export_graph(services=svc, fmt=fmt)
     if out is None:
-        typer.echo(text, nl=not text.endswith("\n"))
+        typer.echo(exported.text, nl=not exported.text.endswith("\n"))
         return
-    out.write_text(text, encoding="utf-8")
-    console.print(f"wrote {out} ({len(text):,} bytes, {fmt})", highlight=False)
+    out.write_text(exported.text, encoding="utf-8")
+    console.print(f"wrote {out} ({exported.bytes:,} bytes, {fmt})", highlight=False)
 
 
 @app.command(name="import")
 def import_(
     path: Annotated[
-        Path, typer.Argument(help="A node-link .json export or a quantum_graph .yaml.")
+        Path, typer.Argument(help="An export of any format: .json, .graphml, PROV .json, .yaml.")
     ],
 ) -> None:
-    """Load a node-link JSON export or a seed-style quantum_graph YAML into the graph."""
+    """Load an export (node-link JSON, GraphML, PROV-JSON or the seed's YAML) into the graph."""
     if not path.is_file():
         raise InvalidInputError(f"no such file: {path}", field="path")
-    text = path.read_text(encoding="utf-8")
-    with _store() as store:
-        if path.suffix.lower() == ".json":
-            counts: dict[str, Any] = store.import_node_link(text)
-            console.print(f"imported {counts['nodes']} nodes, {counts['edges']} edges")
-        else:
-            ids = store.import_quantum_graph_yaml(text)
-            console.print(f"imported {len(ids)} nodes")
+    with services() as svc:
+        done = graph_service.import_graph(services=svc, text=path.read_text(encoding="utf-8"))
+    console.print(f"imported {done.nodes} nodes and {done.edges} edges ({done.format})")
 
 
 @app.command()
 def stats(as_json: JsonOpt = False) -> None:
     """How many nodes, edges and jobs the graph holds, by kind."""
-    with _store() as store:
-        counts = store.stats()
+    with services() as svc:
+        counts = graph_service.graph_stats(services=svc)
     if as_json:
         print_json(counts)
         return
     console.print(
-        f"{counts['database']}: {counts['nodes']} nodes, {counts['edges']} edges, "
-        f"{counts['jobs']} jobs, {counts['embeddings']} embeddings",
+        f"{counts.database}: {counts.nodes} nodes, {counts.edges} edges, "
+        f"{counts.jobs} jobs, {counts.embeddings} embeddings",
         highlight=False,
     )
-    table = Table("kind", "nodes")
-    for kind, count in counts["kinds"].items():
-        table.add_row(kind, str(count))
-    for relation, count in counts["relations"].items():
-        table.add_row(f"[dim]{relation}[/]", str(count))
-    console.print(table)
+    kinds = Table("node kind", "nodes")
+    for kind, count in counts.kinds.items():
+        kinds.add_row(kind, str(count))
+    relations = Table("relation", "edges")
+    for relation, count in counts.relations.items():
+        relations.add_row(relation, str(count))
+    console.print(kinds, relations)
 
 
 @app.command()
@@ -273,13 +239,11 @@ def gc(
     as_json: JsonOpt = False,
 ) -> None:
     """Reclaim disk space: artifacts no node refers to, then old ones by the retention rules."""
-    settings = get_settings()
-    days = older_than if older_than is not None else settings.store.artifact_retention_days
-    budget = parse_size(max_size) if max_size is not None else settings.store.artifact_max_bytes
-    with _store() as store:
-        report = store.collect_garbage(
-            older_than=timedelta(days=days) if days is not None else None,
-            max_bytes=budget,
+    with services() as svc:
+        report = graph_service.collect_garbage(
+            services=svc,
+            older_than_days=older_than,
+            max_bytes=graph_service.parse_size(max_size) if max_size is not None else None,
             dry_run=dry_run,
         )
     if as_json:
@@ -293,36 +257,3 @@ def gc(
     )
     for item in report.removed[:20]:
         console.print(f"  {item['file'][:16]}…  {format_bytes(item['bytes'])}  {item['why']}")
-
-
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-    "tib": 2**40,
-    "kb": 10**3,
-    "mb": 10**6,
-    "gb": 10**9,
-    "tb": 10**12,
-}
-
-
-def parse_size(text: str) -> int:
-    """``20GiB``, ``500MB``, ``1048576`` -> bytes.
-
-    Raises:
-        InvalidInputError: names the accepted forms.
-    """
-    import re
-
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", text)
-    unit = match.group(2).lower() if match else None
-    if match is None or unit not in _UNITS:
-        raise InvalidInputError(
-            f"cannot read size {text!r}; write a number with an optional unit: "
-            "B, KiB, MiB, GiB, TiB, KB, MB, GB, TB (e.g. 20GiB)",
-            field="max_size",
-        )
-    return int(float(match.group(1)) * _UNITS[unit])
