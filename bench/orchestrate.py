@@ -313,7 +313,7 @@ def redis_pid(url: str) -> list[int]:
 
 
 def local_pids(orch: Orchestrator) -> Callable[[], list[int]]:
-    return lambda: [pid for pids in orch.executor.worker_pids().values() for pid in pids]
+    return lambda: [w.pid for w in orch.executor.workers() if w.alive and w.pid]
 
 
 def main() -> None:

@@ -19,9 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from dunes.constants import CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE, ENV_PREFIX
-
-Role = Literal["planner", "extraction", "validation", "synthesis"]
+from dunes.constants import CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE, ENV_PREFIX, Role
 
 
 class _Section(BaseModel):
@@ -127,6 +125,16 @@ class ApiSettings(_Section):
     max_body_bytes: int = Field(1_000_000, ge=1)
     rate_limit_per_minute: int = Field(600, ge=1)
     sync_wait_timeout_s: float = Field(120.0, gt=0)
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the servers answer to besides loopback names and the bound "
+        "address (e.g. the name of a TLS proxy in front); '*' turns the Host check off.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (https://app.example.org) whose pages may call the REST API from "
+        "a browser; none by default.",
+    )
 
 
 class MamlSettings(_Section):
@@ -138,6 +146,25 @@ class MamlSettings(_Section):
     )
     block_timeout_s: float = Field(60.0, gt=0)
     trusted_keys: list[Path] = Field(default_factory=list)
+    allow_unsigned_network_code: bool = Field(
+        False,
+        description="Run bash/python blocks of unsigned documents that came over the network "
+        "(REST, MCP). Off: they need a signature by a trusted key.",
+    )
+    sandbox_memory_mb: int = Field(2048, ge=16, description="Address space of a block's process.")
+    sandbox_cpu_s: float | None = Field(
+        None, gt=0, description="CPU seconds of a block (default: its timeout)."
+    )
+    sandbox_file_size_mb: int = Field(256, ge=1, description="Largest file a block may write.")
+    sandbox_open_files: int = Field(256, ge=16)
+    sandbox_processes: int = Field(
+        256, ge=1, description="Processes of the server's user (not enforced for root)."
+    )
+    sandbox_network: bool = Field(
+        False,
+        description="Let blocks reach the network. Off: a network namespace of their own "
+        "(loopback only) where the OS allows one.",
+    )
 
 
 def _default_data_dir() -> Path:

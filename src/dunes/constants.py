@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 ENV_PREFIX = "DUNES_"
 CONFIG_FILE_ENV = "DUNES_CONFIG"
 DEFAULT_CONFIG_FILE = "dunes.toml"
@@ -11,7 +13,18 @@ CPU_QUEUE = f"{QUEUE_PREFIX}.cpu"
 REDIS_KEY_PREFIX = "dunes:"
 CELERY_APP_NAME = "dunes"
 
-ROLES = ("planner", "extraction", "validation", "synthesis")
+#: The four agent roles, in pipeline order.
+Role = Literal["planner", "extraction", "validation", "synthesis"]
+ROLES: tuple[Role, ...] = get_args(Role)
+#: Where a job stands; the last three are final.
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+JOB_STATUSES: tuple[JobStatus, ...] = get_args(JobStatus)
+TERMINAL_STATUSES: frozenset[JobStatus] = frozenset({"succeeded", "failed", "cancelled"})
+#: Which way a lineage query follows the graph's relations.
+Direction = Literal["upstream", "downstream", "both"]
+#: The executors: in this process's children, or Celery workers over Redis.
+ExecutorKind = Literal["local", "celery"]
+EXECUTORS: tuple[ExecutorKind, ...] = get_args(ExecutorKind)
 
 
 def device_queue(host: str, device: str) -> str:

@@ -149,3 +149,15 @@ class InvalidInputError(DunesError):
 
 class LimitExceededError(DunesError):
     """A request exceeds a configured limit (qubits, shots, body size, rate)."""
+
+
+class AuthenticationError(DunesError):
+    """A request lacks a valid API key."""
+
+
+class RateLimitedError(LimitExceededError):
+    """A key (or client) sent more requests than ``api.rate_limit_per_minute`` allows."""
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message, field="api.rate_limit_per_minute")
+        self.retry_after_s = retry_after_s

@@ -24,13 +24,13 @@ def test_plan_json(minilm_runtime: AgentRuntime) -> None:
 
 def test_plan_refuses_with_a_reason_and_nonzero_exit(minilm_runtime: AgentRuntime) -> None:
     result = runner.invoke(app, ["plan", "what is the weather", "--json"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["family"] is None
     assert data["circuit"] is None
     assert "below the threshold" in data["reason"]
     text = runner.invoke(app, ["plan", "what is the weather"])
-    assert text.exit_code == 2
+    assert text.exit_code == 1
     assert "no plan" in text.output
 
 

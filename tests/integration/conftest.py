@@ -58,6 +58,7 @@ class Workers:
         concurrency: int = 1,
         cpus: str | None = None,
         wait: bool = True,
+        loglevel: str = "WARNING",
     ) -> subprocess.Popen[bytes]:
         log = open(self.logs / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen(
@@ -71,7 +72,7 @@ class Workers:
                 "--concurrency",
                 str(concurrency),
                 "--loglevel",
-                "WARNING",
+                loglevel,
                 *(["--cpus", cpus] if cpus else []),
             ],
             env=self.env(),

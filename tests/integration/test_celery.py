@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -14,12 +15,23 @@ from dunes.config import Settings
 from dunes.cpus import format_cpu_list, share
 from dunes.errors import BrokerUnavailableError
 from dunes.orchestration import JobRequest, Orchestrator
-from dunes.orchestration.doctor import check_workers
+from dunes.orchestration.executors.celery import CeleryExecutor
 from dunes.orchestration.executors.celery_app import key_inflight
+from dunes.orchestration.health import HealthCheck
 from dunes.orchestration.store import chunk_id, to_result
 from tests.conftest import port_open
 from tests.integration.conftest import Workers
 from tests.orchestration.helpers import poll, slow_circuit
+
+
+def workers_check(settings: Settings) -> HealthCheck:
+    """The doctor's line about the Celery workers."""
+    executor = CeleryExecutor(settings)
+    try:
+        return next(c for c in executor.health(timeout=2.0) if c.name == "workers")
+    finally:
+        executor.close()
+
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +64,7 @@ def test_jobs_run_on_a_worker_and_bad_ones_do_not_kill_it(
         assert again.status == "succeeded"
         assert proc.poll() is None
         assert orch.status(again.job_id).device == "cpu"
-    check = check_workers(celery_settings, broker_ok=True, timeout=2.0)
+    check = workers_check(celery_settings)
     assert check.status == "ok" and "dunes.cpu" in check.detail
 
 
@@ -148,7 +160,7 @@ def test_batch_is_split_over_two_workers(celery_settings: Settings, workers: Wor
         assert [r.circuit for r in result.results or []] == circuits
         assert {orch.store.get_job(chunk_id(job_id, i)).worker for i in range(2)}.__len__() == 2
     # The doctor names the cores each worker runs on.
-    detail = check_workers(celery_settings, broker_ok=True, timeout=2.0).detail
+    detail = workers_check(celery_settings).detail
     for proc, i in zip(procs, range(2), strict=True):
         assert f"dunes-cpu-{proc.pid}@" in detail
         assert f"(cores {format_cpu_list(share(i, 2))})" in detail
@@ -230,3 +242,18 @@ def test_soft_time_limit_fails_the_job_and_the_worker_goes_on(
         quick = orch.result(orch.submit(JobRequest(circuit="x(0)")), timeout=WAIT)
         assert quick.status == "succeeded"
         assert proc.poll() is None
+
+
+def test_a_worker_stopped_cleanly_leaves_the_set_of_workers_and_logs_no_library_noise(
+    celery_settings: Settings, workers: Workers
+) -> None:
+    proc = workers.start("cpu", loglevel="INFO")
+    with Orchestrator(celery_settings) as orch:
+        done = orch.result(orch.submit(JobRequest(circuit=GHZ)), timeout=WAIT)
+        assert done.status == "succeeded", done.error
+    assert proc.pid in workers.registered_pids()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+    assert proc.pid not in workers.registered_pids()
+    log = (workers.logs / "worker-0.log").read_text()
+    assert "qiskit.passmanager" not in log and "alembic" not in log

@@ -80,7 +80,7 @@ def test_dunes_run_over_celery_prints_one_json_object(
     run = dunes("run", TASK, "--executor", "celery", "--json", env=workers.env())
     assert run.returncode == 0, run.stderr
     check_ghz_json(json.loads(run.stdout))
-    doctor = dunes("doctor", "--json", env=workers.env())
+    doctor = dunes("doctor", "--executor", "celery", "--json", env=workers.env())
     checks = {c["name"]: c for c in json.loads(doctor.stdout)}
     assert checks["broker"]["status"] == "ok"
     assert re.search(r"Redis \d+\.\d+", checks["broker"]["detail"])

@@ -112,7 +112,6 @@ def test_error_in_a_real_process_is_one_line() -> None:
         ),
         (("h(0)", "--device", "gpu"), "qiskit-aer-gpu"),
         (("h(0)", "--shots", "-1"), "shots"),
-        (("h(0)", "--method", "magic"), "method"),
         (("missing.qasm",), "circuit file missing.qasm not found"),
         (("h(0)", "--qubits", "70000"), "num_qubits=70000 is out of range; give 1..65536"),
     ],
@@ -131,6 +130,14 @@ def test_errors_are_one_line_without_traceback(
     assert len(lines) == 1, err
     assert lines[0].startswith("error: ") and fragment in lines[0]
     assert "Traceback" not in err
+
+
+def test_a_choice_outside_the_list_is_a_usage_error_listing_the_choices(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run_main(["simulate", "h(0)", "--method", "magic"], capsys)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert "'magic' is not one of" in err and "matrix_product_state" in err
 
 
 def test_state_too_big_for_memory_names_sizes(

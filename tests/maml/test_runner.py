@@ -298,3 +298,55 @@ def test_run_is_recorded_with_the_given_store_and_job(settings: Settings) -> Non
     (sim,) = result.graph["simulations"]
     upstream = store.lineage(sim["circuit"], depth=1, direction="both")
     assert result.graph["document"] in {n.id for n in upstream.nodes}
+
+
+def test_history_tells_a_signature_not_checked_from_none(
+    settings: Settings, tmp_path: Path, private_key
+) -> None:  # type: ignore[no-untyped-def]
+    signed = sign_document(doc("```sh {name=hi}\necho hi\n```\n", write=True), private_key)
+    result = run_document(settings=settings, text=signed, source_path=_file(tmp_path, signed))
+    assert result.status == "ok" and not result.signed
+    (entry,) = read_history(result.document_text or "")
+    assert entry.signature == "signed-unchecked" and not entry.signed
+    plain = doc("```sh {name=hi}\necho hi\n```\n", write=True)
+    unsigned = run_document(settings=settings, text=plain, source_path=_file(tmp_path, plain))
+    assert read_history(unsigned.document_text or "")[0].signature == "unsigned"
+
+
+@pytest.mark.parametrize(
+    ("block", "fragment"),
+    [
+        ("```python {name=b}\nx = bytearray(512 * 1024 * 1024)\n```\n", "maml.sandbox_memory_mb"),
+        ("```python {name=b}\nwhile True:\n    pass\n```\n", "SIGXCPU"),
+        ("```bash {name=b}\nhead -c 3000000 /dev/zero > big\n```\n", "sandbox_file_size_mb"),
+    ],
+)
+def test_a_block_past_a_sandbox_limit_is_stopped_and_says_which(
+    tmp_path: Path, block: str, fragment: str
+) -> None:
+    limited = get_settings(
+        data_dir=tmp_path,
+        maml={"sandbox_memory_mb": 256, "sandbox_cpu_s": 1, "sandbox_file_size_mb": 1},
+    )
+    started = time.monotonic()
+    result = run_document(settings=limited, text=doc(block), record=False)
+    (ran,) = result.blocks
+    assert ran.status == "failed" and fragment in (ran.reason or ""), ran
+    assert time.monotonic() - started < 30
+
+
+def test_a_block_gets_no_secrets_and_no_network(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from dunes.maml.sandbox import network_isolation
+
+    monkeypatch.setenv("DUNES_API__API_KEYS", '["s3cret"]')
+    body = (
+        "```python {name=b}\nimport os, socket\nprint(sorted(os.environ))\n"
+        "try:\n    socket.create_connection(('127.0.0.1', 6379), timeout=2)\n    print('net')\n"
+        "except OSError as exc:\n    print('no net', exc.errno)\n```\n"
+    )
+    result = run_document(settings=get_settings(data_dir=tmp_path), text=doc(body), record=False)
+    (ran,) = result.blocks
+    assert ran.status == "ok", ran
+    assert "DUNES_API__API_KEYS" not in ran.stdout and "s3cret" not in ran.stdout
+    if network_isolation():
+        assert "no net" in ran.stdout

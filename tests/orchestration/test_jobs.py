@@ -54,8 +54,7 @@ def test_attempt_keys_differ() -> None:
 
 
 def test_redis_versions_are_compared_as_numbers() -> None:
-    from dunes.orchestration.doctor import _version
-    from dunes.orchestration.executors.celery_app import MIN_REDIS
+    from dunes.orchestration.executors.celery import MIN_REDIS, _version
 
     assert _version("6.0.16") < MIN_REDIS <= _version("6.2.0") < _version("7.0.15")
     assert _version("unstable") >= MIN_REDIS

@@ -37,7 +37,7 @@ def orch(module_settings: Settings) -> Iterator[Orchestrator]:
 def cpu_pids(orch: Orchestrator) -> list[int]:
     executor = orch.executor
     assert isinstance(executor, LocalExecutor)
-    return executor.worker_pids().get("cpu", [])
+    return [w.pid for w in executor.workers() if w.device == "cpu" and w.alive and w.pid]
 
 
 def test_circuit_job_runs_in_a_worker_and_streams_events(orch: Orchestrator) -> None:
@@ -227,7 +227,8 @@ def test_batch_is_split_over_the_cpu_workers_and_gathered_in_order(tmp_path: Pat
         # Each CPU worker runs on cores of its own (with one core, both share it).
         executor = orch.executor
         assert isinstance(executor, LocalExecutor)
-        cores = [sorted(os.sched_getaffinity(pid)) for pid in executor.worker_pids()["cpu"]]
+        pids = [w.pid for w in executor.workers() if w.device == "cpu" and w.alive and w.pid]
+        cores = [sorted(os.sched_getaffinity(pid)) for pid in pids]
         assert sorted(cores) == sorted([share(0, 2), share(1, 2)])
         if len(allowed_cpus()) >= 2:
             assert not set(cores[0]) & set(cores[1])
@@ -267,3 +268,20 @@ def test_close_finishes_the_job_in_hand_and_fails_the_ones_never_started(
     left = orch.status(waiting)
     assert left.status == "failed" and left.error and "closed before the job started" in left.error
     orch.close()
+
+
+def test_a_job_past_the_time_limit_fails_and_the_next_one_runs(tmp_path: Path) -> None:
+    limited = get_settings(
+        data_dir=tmp_path, executor={"task_soft_time_limit_s": 2, "task_time_limit_s": 4}
+    )
+    with Orchestrator(limited, executor=LocalExecutor(limited, cancel_grace_s=1.0)) as orch:
+        warm = orch.result(orch.submit(JobRequest(circuit="x(0)")), timeout=WAIT)
+        assert warm.status == "succeeded", warm.error
+        slow = orch.submit(JobRequest(circuit=slow_circuit(22, 200)))
+        result = orch.result(slow, timeout=60)
+        assert result.status == "failed"
+        assert result.error and "task_soft_time_limit_s=2" in result.error
+        started, finished = orch.status(slow).started_at, orch.status(slow).finished_at
+        assert started and finished and (finished - started).total_seconds() < 10
+        after = orch.result(orch.submit(JobRequest(circuit="x(0)")), timeout=WAIT)
+        assert after.status == "succeeded", after.error

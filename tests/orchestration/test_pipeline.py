@@ -10,6 +10,7 @@ import pytest
 
 from dunes.agents import AgentRuntime
 from dunes.beluga import GraphStore, open_store
+from dunes.beluga.record import record_job
 from dunes.config import Settings, get_settings
 from dunes.errors import AgentError, CircuitError, CircuitSyntaxError, JobCancelledError
 from dunes.orchestration import JobRequest, pipeline
@@ -81,7 +82,7 @@ def test_run_task_records_every_role_in_the_graph(
     assert len(kinds["agent_run"]) == 5  # planner, extraction, validation x2, synthesis
     assert len(kinds["report"]) == 1
     # Recording again (a re-run after a crash) adds no second simulation.
-    again = pipeline.store(
+    again = record_job(
         store,
         job_id=job_id,
         device="cpu",
@@ -147,3 +148,20 @@ def test_a_worker_records_every_step_as_an_event(runtime: AgentRuntime, settings
     assert worker.execute("steps-1") == "skipped"
     assert len(store.job_events("steps-1")) == len(events)
     worker.store.close()
+
+
+def test_a_job_is_found_by_its_task_and_its_report_once_each(
+    settings: Settings, runtime: AgentRuntime, store: GraphStore
+) -> None:
+    job_id = "c0ffee" + "0" * 26
+    ctx = pipeline.StepContext(settings=settings, job_id=job_id)
+    pipeline.run_task(ctx, runtime, store, JobRequest(task="Design a 4-qubit GHZ state"))
+    embedded = [n for n in store.lineage(job_id, depth=2).nodes if n.embedding is not None]
+    assert sorted(n.kind for n in embedded) == ["report", "task"]
+    # Agent runs are named <role>@<job>: a prefix of the job id names the job alone.
+    runs = [n.id for n in store.lineage(job_id, depth=1).nodes if n.kind == "agent_run"]
+    assert runs and all(r.endswith(f"@{job_id}") for r in runs)
+    assert store.resolve("c0ffee") == job_id
+    vector = runtime.embed(["a GHZ state on four qubits"])[0]
+    kinds = [node.kind for node, _ in store.search(list(map(float, vector)), top_k=5)]
+    assert set(kinds) == {"task", "report"}

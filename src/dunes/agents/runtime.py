@@ -27,11 +27,10 @@ from dunes.agents.schemas import (
     ParamValue,
     PlanResult,
     Report,
-    Role,
     ValidationVerdict,
 )
 from dunes.config import Settings
-from dunes.constants import ROLES
+from dunes.constants import ROLES, Role
 from dunes.devices import Device, Inventory, discover, pick_device, place
 from dunes.errors import AgentError, InvalidInputError
 from dunes.quantum import SimulationOptions, parse_circuit, simulate
@@ -84,7 +83,7 @@ def check_role(role: str) -> Role:
     """
     if role not in ROLES:
         raise InvalidInputError(f"unknown role {role!r}; roles: {', '.join(ROLES)}", field="role")
-    return role  # type: ignore[return-value]
+    return role
 
 
 class AgentRuntime:
@@ -123,7 +122,7 @@ class AgentRuntime:
                     # the CPU instead of failing at load time
                     inventory = inventory.model_copy(update={"devices": (inventory.cpu,)})
                     _log.warning("torch has no CUDA support; agents placed on the CPU")
-                overrides: dict[str, str] = dict(self.settings.agents.placement)
+                overrides = {str(k): v for k, v in self.settings.agents.placement.items()}
                 self._placement = place(ROLES, inventory, overrides=overrides)
                 if inventory is not self.inventory:
                     pinned = dict(self.settings.agents.placement)
@@ -168,7 +167,7 @@ class AgentRuntime:
             if key in self._memo:
                 self._memo.move_to_end(key)
                 return self._memo[key]
-        vector = self.embed([text], role)[0]
+        vector: np.ndarray = self.embed([text], role)[0]
         with self._lock:
             self._memo[key] = vector
             while len(self._memo) > _MEMO_SIZE:
@@ -271,6 +270,8 @@ class AgentRuntime:
             "shots": shots,
         }
         if best.score < threshold:
+            # Nothing won: the runner-up is the closest family, the one that fell short.
+            common |= {"runner_up": best.family, "runner_up_confidence": best.score}
             return PlanResult(
                 **stamp,
                 **common,

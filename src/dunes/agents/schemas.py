@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dunes.constants import Role
 from dunes.quantum.circuit import CircuitSpec
 
-Role = Literal["planner", "extraction", "validation", "synthesis"]
 ParamValue = int | float | str | list[float] | None
 
 

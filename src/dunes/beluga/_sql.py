@@ -9,8 +9,8 @@ from sqlalchemy import String, bindparam, case, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import Insert
 
-from dunes.beluga.models import JOB_STATUSES, TERMINAL_STATUSES
 from dunes.beluga.schema import ID_LENGTH, UTCDateTime, edges, job_claims, job_events, jobs, nodes
+from dunes.constants import JOB_STATUSES, TERMINAL_STATUSES
 from dunes.errors import InvalidInputError
 
 
@@ -58,10 +58,9 @@ class _Statements:
     costs more than running it on SQLite."""
 
     def __init__(self, dialect: str) -> None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect_insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self.insert_node = (
             dialect_insert(nodes)
             .on_conflict_do_nothing(index_elements=["id"])

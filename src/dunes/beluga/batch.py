@@ -138,7 +138,7 @@ class GraphBatch:
     ) -> str:
         row = node_row(category, kind, data, id, embedding, label, created_at)
         self.nodes.append((row, keep_existing))
-        return row["id"]
+        return str(row["id"])
 
     def add_entity(self, kind: str, data: Any, **options: Any) -> str:
         return self.node("entity", kind, data, **options)

@@ -257,9 +257,3 @@ def migrate(engine: Engine) -> None:
 
         run(engine, upgrade, what="migrating the store")
         _migrated.add(key)
-
-
-def forget_migrations() -> None:
-    """Make the next open check the schema again (tests drop and recreate databases)."""
-    with _migrate_lock:
-        _migrated.clear()

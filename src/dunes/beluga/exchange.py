@@ -47,7 +47,7 @@ def export_text(store: GraphStore, fmt: str) -> str:
     if fmt == "yaml":
         import yaml
 
-        return yaml.safe_dump(quantum_graph(store), sort_keys=False, allow_unicode=True)
+        return str(yaml.safe_dump(quantum_graph(store), sort_keys=False, allow_unicode=True))
     raise InvalidInputError(
         f"unknown export format {fmt!r}: accepted are {', '.join(FORMATS)}", field="format"
     )
@@ -381,7 +381,8 @@ def _load_yaml(data: Mapping[str, Any] | str) -> Any:
 def _state_payload(value: Any, where: str) -> dict[str, Any]:
     """The seed writes states as a list of amplitudes, possibly cut short with ``...``."""
     if isinstance(value, Mapping):
-        return jsonable(value)
+        payload: dict[str, Any] = jsonable(value)
+        return payload
     if not isinstance(value, list):
         raise InvalidInputError(
             f"{where}: a quantum_state's data is a list of amplitudes or an object", field=where

@@ -11,8 +11,9 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from dunes.beluga._sql import _check_fraction, _check_id, _check_page, _check_status, _now
 from dunes.beluga.canonical import canonical_json, jsonable
-from dunes.beluga.models import TERMINAL_STATUSES, JobEventRecord, JobRecord, StepEvent
+from dunes.beluga.models import JobEventRecord, JobRecord, StepEvent
 from dunes.beluga.schema import ID_LENGTH, job_events, jobs
+from dunes.constants import TERMINAL_STATUSES
 from dunes.errors import InvalidInputError, JobCancelledError, JobError, JobNotFoundError
 
 if TYPE_CHECKING:

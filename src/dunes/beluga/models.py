@@ -12,9 +12,9 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dunes.constants import TERMINAL_STATUSES, Direction, JobStatus
+
 Category = Literal["entity", "activity", "agent"]
-Direction = Literal["upstream", "downstream", "both"]
-JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 ENTITY_KINDS = frozenset(
     {"circuit", "quantum_state", "llm_data", "report", "maml_document", "task"}
@@ -35,9 +35,6 @@ RELATIONS: dict[str, tuple[Category, Category]] = {
     "wasDerivedFrom": ("entity", "entity"),
     "wasInformedBy": ("activity", "activity"),
 }
-
-JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
-TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 
 
 class _Frozen(BaseModel):

@@ -22,13 +22,13 @@ from dunes.beluga.jobs import JobStore, _job
 from dunes.beluga.models import (
     KINDS,
     Category,
-    Direction,
     Edge,
     JobRecord,
     Lineage,
     Node,
 )
 from dunes.beluga.schema import ID_LENGTH, edges, jobs, nodes
+from dunes.constants import Direction
 from dunes.errors import ArtifactError, InvalidInputError, NodeNotFoundError, StoreError
 
 if TYPE_CHECKING:
@@ -280,7 +280,7 @@ class GraphStore(JobStore):
                 f"{'+' if len(matches) == 50 else ''} nodes match ({shown}, ...); give more characters",
                 field="id",
             )
-        return matches[0]
+        return str(matches[0])
 
     def get_node(self, id: str) -> Node:
         """The node with this id (or unique id prefix).
@@ -508,16 +508,13 @@ class GraphStore(JobStore):
     def iter_nodes(self, *, batch: int = 1000) -> Iterator[Node]:
         """Every node, in id order, read in batches (for exports)."""
         after = ""
+
+        def page_after(conn: Connection) -> list[Node]:
+            query = select(nodes).where(nodes.c.id > after).order_by(nodes.c.id).limit(batch)
+            return [_node(r) for r in conn.execute(query).mappings()]
+
         while True:
-            page = self._read(
-                lambda conn, after=after: [
-                    _node(r)
-                    for r in conn.execute(
-                        select(nodes).where(nodes.c.id > after).order_by(nodes.c.id).limit(batch)
-                    ).mappings()
-                ],
-                "reading nodes",
-            )
+            page = self._read(page_after, "reading nodes")
             yield from page
             if len(page) < batch:
                 return
@@ -526,15 +523,13 @@ class GraphStore(JobStore):
     def iter_edges(self, *, batch: int = 1000) -> Iterator[Edge]:
         """Every edge in insertion order, read in batches."""
         after = 0
+
+        def rows_after(conn: Connection) -> list[Any]:
+            query = select(edges).where(edges.c.id > after).order_by(edges.c.id).limit(batch)
+            return list(conn.execute(query).mappings())
+
         while True:
-            rows = self._read(
-                lambda conn, after=after: list(
-                    conn.execute(
-                        select(edges).where(edges.c.id > after).order_by(edges.c.id).limit(batch)
-                    ).mappings()
-                ),
-                "reading edges",
-            )
+            rows = self._read(rows_after, "reading edges")
             yield from (_edge(r) for r in rows)
             if len(rows) < batch:
                 return

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal, cast
 
 from dunes.maml.parser import parse_document, split_lines
 
-_ENTRY = re.compile(r"^### (\S+) run (\S+) (\w+) (signed|unsigned)\s*$")
+_ENTRY = re.compile(r"^### (\S+) run (\S+) (\w+) (signed|signed-unchecked|unsigned)\s*$")
 _ROW = re.compile(r"^\| (\S+) \| (\S+) \| ([0-9a-f]{64}) \| ([0-9a-f]{64}|-) \| (.*) \|\s*$")
 
 
@@ -25,18 +26,28 @@ class HistoryRow:
     status: str
 
 
+#: How a run saw the document's signature: verified by a trusted key, present but not checked
+#: (no key was given), or absent.
+Signature = Literal["signed", "signed-unchecked", "unsigned"]
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     when: str
     run_id: str
     status: str
-    signed: bool
+    signature: Signature
     rows: tuple[HistoryRow, ...]
+
+    @property
+    def signed(self) -> bool:
+        """The signature was verified by a trusted key."""
+        return self.signature == "signed"
 
 
 def render_entry(entry: HistoryEntry) -> str:
     lines = [
-        f"### {entry.when} run {entry.run_id} {entry.status} {'signed' if entry.signed else 'unsigned'}",
+        f"### {entry.when} run {entry.run_id} {entry.status} {entry.signature}",
         "",
         "| block | language | block sha256 | output sha256 | status |",
         "|---|---|---|---|---|",
@@ -65,7 +76,7 @@ def read_history(text: str) -> list[HistoryEntry]:
     if doc.history_line is None:
         return []
     entries: list[HistoryEntry] = []
-    current: tuple[str, str, str, bool] | None = None
+    current: tuple[str, str, str, Signature] | None = None
     rows: list[HistoryRow] = []
     for raw in split_lines(text)[doc.history_line :]:
         line = raw.rstrip("\r\n")
@@ -74,7 +85,7 @@ def read_history(text: str) -> list[HistoryEntry]:
             if current:
                 entries.append(HistoryEntry(*current, rows=tuple(rows)))
             current, rows = (
-                (head.group(1), head.group(2), head.group(3), head.group(4) == "signed"),
+                (head.group(1), head.group(2), head.group(3), cast(Signature, head.group(4))),
                 [],
             )
             continue

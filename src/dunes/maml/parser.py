@@ -43,7 +43,7 @@ _MD = MarkdownIt("commonmark")
 
 
 def _finding(code: str, line: int | None, message: str, severity: str = "error") -> Finding:
-    return Finding(severity=severity, code=code, line=line, message=message)  # type: ignore[arg-type]
+    return Finding(severity=severity, code=code, line=line, message=message)
 
 
 def split_front_matter(text: str) -> tuple[list[str], int | None, list[Finding]]:

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field
 
+from dunes.beluga.maml_record import MamlRecorder
 from dunes.config import Settings
 from dunes.errors import (
     DunesError,
@@ -42,9 +43,11 @@ from dunes.maml.crypto import (
     strip_signature,
     verify_document,
 )
-from dunes.maml.history import HistoryEntry, HistoryRow, append_history, recorded_outputs
+from dunes.maml.history import HistoryEntry, HistoryRow, Signature, append_history, recorded_outputs
 from dunes.maml.model import CodeBlock, MamlDocument
 from dunes.maml.parser import load_document
+from dunes.maml.policy import PROCESS_LANGUAGES, Origin, check_execution
+from dunes.maml.sandbox import Limits, limit_reason, sandboxed
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +140,12 @@ def _check_signature(
     return False, None
 
 
+def _signature_state(verified: bool, present: bool) -> Signature:
+    if verified:
+        return "signed"
+    return "signed-unchecked" if present else "unsigned"
+
+
 def _selected(
     doc: MamlDocument, block: str | None, warnings: list[str]
 ) -> list[tuple[CodeBlock, str | None]]:
@@ -227,6 +236,8 @@ def _run_script(
     if "timeout" in block.attributes:
         timeout = min(timeout, float(block.attributes["timeout"]))
     out_path, err_path = meta / (stem + ".out"), meta / (stem + ".err")
+    limits = Limits.from_settings(settings.maml, timeout_s=timeout)
+    command = sandboxed(command, limits, isolate_network=not settings.maml.sandbox_network)
     started = time.monotonic()
     with out_path.open("wb") as out, err_path.open("wb") as err:
         try:
@@ -266,7 +277,8 @@ def _run_script(
     if status == "timeout":
         reason = f"killed after {timeout:g} s (maml.block_timeout_s or the block's timeout)"
     elif status == "ok" and code != 0:
-        status, reason = "failed", f"exit code {code}"
+        status = "failed"
+        reason = limit_reason(code, stderr) or f"exit code {code}"
     return BlockResult(
         name=block.name, language=block.language, line=block.line, status=status,
         exit_code=code, stdout=stdout, stderr=stderr, duration_s=round(time.monotonic() - started, 4),
@@ -277,8 +289,7 @@ def _run_script(
 def _run_circuit(
     *, settings: Settings, block: CodeBlock, record: Callable[[Any, Any], None]
 ) -> BlockResult:
-    from dunes.quantum import SimulationOptions
-    from dunes.services.simulation import simulate_circuit
+    from dunes.quantum import SimulationOptions, parse_circuit, simulate
 
     started = time.monotonic()
     try:
@@ -286,14 +297,8 @@ def _run_circuit(
             shots=int(block.attributes.get("shots", 0)),
             seed=int(block.attributes["seed"]) if "seed" in block.attributes else None,
         )
-        run = simulate_circuit(
-            settings=settings,
-            circuit=block.content,
-            options=options,
-            fmt="seed" if block.language == "circuit" else "auto",
-            record=False,
-        )
-        spec, result = run.spec, run.result
+        spec = parse_circuit(block.content, fmt="seed" if block.language == "circuit" else "auto")
+        result = simulate(spec, options, settings=settings.quantum)
     except (DunesError, ValueError) as exc:
         return BlockResult(
             name=block.name,
@@ -372,122 +377,6 @@ def _run_yaml(*, block: CodeBlock, import_graph: Callable[[str], Any]) -> BlockR
     )
 
 
-class _Recorder:
-    """Writes the run into the BELUGA graph; failures there become warnings, never lost runs."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        warnings: list[str],
-        enabled: bool,
-        store: Any = None,
-        job_id: str | None = None,
-    ) -> None:
-        self.store: Any = store
-        self.job_id = job_id
-        self.warnings = warnings
-        self.simulations: list[dict[str, str]] = []
-        self.imports: list[Any] = []
-        if not enabled or store is not None:
-            return
-        try:
-            from dunes.beluga import open_store
-
-            self.store = open_store(settings)
-        except ImportError:
-            warnings.append(
-                "the BELUGA store is not available; the run is not recorded in the graph"
-            )
-        except DunesError as exc:
-            warnings.append(f"the BELUGA store could not be opened: {exc}")
-
-    def simulation(self, spec: Any, result: Any) -> None:
-        if self.store is None:
-            return
-        try:
-            self.simulations.append(self.store.record_simulation(spec, result, job_id=self.job_id))
-        except DunesError as exc:
-            self.warnings.append(f"recording a simulation failed: {exc}")
-
-    def import_graph(self, text: str) -> Any:
-        if self.store is None:
-            self.warnings.append("quantum_graph data was read but not imported: no BELUGA store")
-            return None
-        from dunes.beluga import import_quantum_graph_yaml
-
-        imported = import_quantum_graph_yaml(self.store, text)
-        self.imports.append(imported)
-        return imported
-
-    def run(
-        self, *, doc: MamlDocument, result: MamlRunResult, source: str | None
-    ) -> dict[str, Any]:
-        if self.store is None:
-            return {}
-        front = doc.front_matter
-        try:
-            doc_id = self.store.add_entity(
-                "maml_document",
-                {
-                    "document_id": result.document_id,
-                    "context": front.context if front else None,
-                    "source": source,
-                    "sha256": _sha(doc.text.encode()),
-                    "signed": result.signed,
-                    "key_id": result.key_id,
-                },
-            )
-            run_id = self.store.add_activity(
-                "maml_run",
-                {
-                    "run_id": result.run_id,
-                    "job_id": self.job_id,
-                    "status": result.status,
-                    "blocks": [
-                        b.name for b in result.blocks if b.status not in {"skipped", "planned"}
-                    ],
-                    "drift": result.drift,
-                },
-            )
-            self.store.relate(run_id, "used", doc_id)
-            outputs = []
-            for block in result.blocks:
-                if block.output_sha256 is None:
-                    continue
-                out_id = self.store.add_entity(
-                    "report",  # one block's output; BELUGA has no narrower entity kind for it
-                    {
-                        "source": "maml_block",
-                        "block": block.name,
-                        "language": block.language,
-                        "status": block.status,
-                        "block_sha256": block.block_sha256,
-                        "output_sha256": block.output_sha256,
-                        "stdout": block.stdout[:4000],
-                    },
-                )
-                self.store.relate(out_id, "wasGeneratedBy", run_id)
-                outputs.append(out_id)
-            for imported in self.imports:
-                for node_id in (imported or {}).values():
-                    self.store.relate(node_id, "wasDerivedFrom", doc_id)
-            for ids in self.simulations:
-                if "circuit" in ids:
-                    self.store.relate(run_id, "used", ids["circuit"])
-                    self.store.relate(ids["circuit"], "wasDerivedFrom", doc_id)
-                if "simulation" in ids:
-                    self.store.relate(ids["simulation"], "wasInformedBy", run_id)
-        except DunesError as exc:
-            self.warnings.append(f"recording the run in the graph failed: {exc}")
-            return {}
-        return {
-            "document": doc_id,
-            "run": run_id,
-            "outputs": outputs,
-            "simulations": self.simulations,
-        }
-
-
 def run_document(
     *,
     settings: Settings,
@@ -505,6 +394,7 @@ def run_document(
     job_id: str | None = None,
     cancel: threading.Event | None = None,
     progress: Progress | None = None,
+    origin: Origin = "local",
 ) -> MamlRunResult:
     """Check and run ``text``; with ``write`` permission append a History entry.
 
@@ -549,6 +439,12 @@ def run_document(
             field="permissions.execute",
         )
     plan = _selected(doc, block, warnings)
+    check_execution(
+        origin=origin,
+        verified=signed,
+        blocks=[(b.name, b.language) for b, why in plan if why is None],
+        settings=settings.maml,
+    )
     allowed = settings.maml.allowed_languages
     refused = sorted({b.language for b, why in plan if why is None and b.language not in allowed})
     if refused:
@@ -595,7 +491,7 @@ def run_document(
         )
     workdir = settings.data_dir / "maml" / "runs" / run_id
     workdir.mkdir(parents=True, exist_ok=True)
-    recorder = _Recorder(settings, warnings, record, store=store, job_id=job_id)
+    recorder = MamlRecorder(settings, warnings, enabled=record, store=store, job_id=job_id)
     results: list[BlockResult] = []
     failed = False
     runnable = [b for b, why in plan if why is None]
@@ -619,7 +515,7 @@ def run_document(
             continue
         if progress is not None:
             progress(runnable.index(b) / max(len(runnable), 1), f"block {b.name} ({b.language})")
-        if b.language in {"bash", "sh", "python"}:
+        if b.language in PROCESS_LANGUAGES:
             res = _run_script(
                 settings=settings,
                 block=b,
@@ -648,13 +544,13 @@ def run_document(
                     f"block {res.name!r} (line {res.line}): output {res.output_sha256[:12]} differs from recorded {str(recorded[res.name])[:12]}"
                 )
     cancelled = any(r.status == "cancelled" for r in results)
-    status: Literal["ok", "failed", "drift", "cancelled"] = (
+    run_status: Literal["ok", "failed", "drift", "cancelled"] = (
         "cancelled" if cancelled else "failed" if failed else "drift" if drift else "ok"
     )
     result = MamlRunResult(
         run_id=run_id,
         document_id=document_id,
-        status=status,
+        status=run_status,
         signed=signed,
         key_id=kid,
         blocks=results,
@@ -664,15 +560,18 @@ def run_document(
     )
     if front.permissions.allows("write") and not frozen:
         entry = HistoryEntry(
-            when=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), run_id=run_id, status=status, signed=signed,
+            when=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), run_id=run_id, status=run_status, signature=_signature_state(signed, front.signature is not None),
             rows=tuple(HistoryRow(r.name, r.language, r.block_sha256, r.output_sha256, r.status) for r in results if r.status not in {"skipped"}),
         )  # fmt: skip
         result.document_text = append_history(text, entry)
         result.history_written = True
         if local and source_path is not None:
             Path(source_path).write_text(result.document_text, encoding="utf-8")
-    result.graph = recorder.run(
-        doc=doc, result=result, source=str(source_path) if source_path else None
-    )
+    try:
+        result.graph = recorder.run(
+            doc=doc, result=result, source=str(source_path) if source_path else None
+        )
+    finally:
+        recorder.close()
     result.warnings = list(warnings)
     return result

@@ -12,13 +12,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from dunes.constants import TERMINAL_STATUSES, JobStatus
 from dunes.errors import InvalidInputError
 from dunes.quantum.options import MethodName
 from dunes.quantum.result import SimulationResult
 
-JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JobKind = Literal["task", "circuit", "batch", "maml", "chunk"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 CircuitInput = str | list[Any] | dict[str, Any]
 
 #: Most circuits one request may carry (batch or sweep); more belongs in several requests.

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from dunes.beluga.record import record_job, without_embeddings
 from dunes.beluga.store import jsonable
 from dunes.config import Settings
 from dunes.devices import Inventory
@@ -23,7 +24,6 @@ from dunes.errors import (
     CircuitError,
     CircuitValidationError,
     DunesError,
-    NodeNotFoundError,
 )
 from dunes.orchestration.jobs import CircuitInput, JobRequest, JobResult, RoleSummary
 from dunes.quantum import CircuitSpec, SimulationOptions, SimulationResult, parse_circuit
@@ -74,12 +74,6 @@ class StepContext:
     graph_batches: list[GraphBatch] | None = None
 
 
-def _without_embedding(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _without_embedding(v) for k, v in data.items() if k != "embedding"}
-    return data
-
-
 def role_output(output: Any) -> RoleSummary:
     """The public view of a role's output: device, model and the result without its vector."""
     data = jsonable(output)
@@ -88,7 +82,7 @@ def role_output(output: Any) -> RoleSummary:
     return RoleSummary(
         device=getattr(output, "device", None),
         model=getattr(output, "model", None),
-        result=_without_embedding(data),
+        result=without_embeddings(data),
     )
 
 
@@ -120,13 +114,7 @@ def build_circuit(planned: PlanResult, extraction: Extraction | None = None) -> 
         if extraction is not None and extraction.num_qubits and "num_qubits" not in params:
             params["num_qubits"] = extraction.num_qubits
         return build(planned.family, params)
-    from dunes.quantum.families import names
-
-    raise AgentError(
-        f"the planner found no circuit for the task ({planned.reason}); "
-        f"name one of: {', '.join(names())}, or give a circuit such as 'h(0); cx(0,1)'",
-        field="task",
-    )
+    raise AgentError(f"the planner found no circuit for the task: {planned.reason}", field="task")
 
 
 def validate_circuit(
@@ -182,111 +170,6 @@ def synthesize(
 ) -> Report:
     """Synthesis: the report a person reads."""
     return runtime.synthesize(plan=planned, result=result, validations=validations)
-
-
-def store(
-    graph: GraphStore,
-    *,
-    job_id: str | None,
-    device: str,
-    task: str | None,
-    specs: Sequence[CircuitSpec],
-    results: Sequence[SimulationResult],
-    role_outputs: Sequence[Any] = (),
-    defer_to: list[GraphBatch] | None = None,
-) -> dict[str, Any]:
-    """Record the run in the graph: simulations linked to the job, and each role's output.
-
-    Every role output becomes an ``agent_run`` activity (id ``<job>:<role>``) that generated an
-    ``llm_data`` (or ``report``) entity. Simulations already linked to the job (a re-run after a
-    crash that got this far) are not recorded again. The whole run is prepared first and then
-    written in one transaction: it is in the graph whole or not at all, thirty small writes pay
-    for one commit, and the store's write lock is held only while the statements run. With
-    ``defer_to`` the prepared batch is appended there for the caller to write with the job's end,
-    in the same transaction, so no earlier run of the job can have left a part of it behind and
-    nothing is looked up.
-    """
-    batch = graph.batch()
-    done = _recorded_circuits(graph, job_id) if job_id and defer_to is None else {}
-    ids = _prepare(batch, job_id, device, task, specs, results, role_outputs, done)
-    if defer_to is not None:
-        defer_to.append(batch)
-    else:
-        graph.write(batch, what="recording a job in the graph")
-    return ids
-
-
-def _prepare(
-    graph: GraphBatch,
-    job_id: str | None,
-    device: str,
-    task: str | None,
-    specs: Sequence[CircuitSpec],
-    results: Sequence[SimulationResult],
-    role_outputs: Sequence[Any],
-    done: dict[str, int],
-) -> dict[str, Any]:
-    ids: dict[str, Any] = {"simulations": []}
-    for spec, result in zip(specs, results, strict=True):
-        sha = spec.sha256()
-        if done.get(sha):
-            done[sha] -= 1
-            continue
-        ids["simulations"].append(
-            graph.record_simulation(spec, result, job_id=job_id, device=device)
-        )
-    if job_id is None:
-        return ids
-    if task:
-        ids["task"] = graph.add_entity("task", {"text": task})
-        graph.relate(job_id, "used", ids["task"])
-    seen: dict[str, int] = {}
-    models: dict[str, str] = {}
-    for output in role_outputs:
-        role = str(getattr(output, "role", "agent"))
-        stage = getattr(output, "stage", None)
-        name = f"{role}:{stage}" if stage else role
-        seen[name] = seen.get(name, 0) + 1
-        run_id = f"{job_id}:{name}" + (f":{seen[name]}" if seen[name] > 1 else "")
-        data = _without_embedding(jsonable(output))
-        run = graph.add_activity(
-            "agent_run",
-            {"role": role, "device": getattr(output, "device", None), "job_id": job_id},
-            id=run_id,
-            label=name,
-        )
-        embedding = getattr(output, "embedding", None)
-        entity = graph.add_entity(
-            "report" if role == "synthesis" else "llm_data",
-            {**data, "job_id": job_id},
-            embedding=list(embedding) if embedding else None,
-        )
-        who = {"model": getattr(output, "model", None), "device": getattr(output, "device", None)}
-        key = f"{who['model']}@{who['device']}"
-        if key not in models:
-            models[key] = graph.add_agent("model", who)
-        model = models[key]
-        graph.relate(entity, "wasGeneratedBy", run)
-        graph.relate(run, "wasAssociatedWith", model)
-        graph.relate(run, "wasInformedBy", job_id)
-        ids[name] = entity
-    return ids
-
-
-def _recorded_circuits(graph: GraphStore, job_id: str) -> dict[str, int]:
-    """circuit sha256 -> how many simulations of it are already linked to the job."""
-    counts: dict[str, int] = {}
-    try:
-        edges = graph.edges_of(job_id)
-    except NodeNotFoundError:
-        return counts
-    for edge in edges:
-        if edge.relation == "wasInformedBy" and edge.dst == job_id:
-            node = graph.get_node(edge.src)
-            if node.kind == "simulation":
-                sha = str(node.data.get("circuit_sha256"))
-                counts[sha] = counts.get(sha, 0) + 1
-    return counts
 
 
 # --- chains ----------------------------------------------------------------------------------
@@ -345,7 +228,7 @@ def run_task(
     ids = (
         timed(
             "store",
-            lambda: store(
+            lambda: record_job(
                 graph,
                 job_id=ctx.job_id,
                 device=result.device,
@@ -426,7 +309,7 @@ def run_circuits(
     ids: dict[str, Any] = {}
     if graph is not None:
         start = time.perf_counter()
-        ids = store(
+        ids = record_job(
             graph,
             job_id=ctx.job_id,
             device=results[0].device if results else ctx.device,

@@ -12,15 +12,15 @@ import contextlib
 import logging
 import math
 import threading
-import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dunes.beluga.store import jsonable
 from dunes.config import Settings
+from dunes.constants import TERMINAL_STATUSES
 from dunes.devices import Inventory, discover
 from dunes.errors import DunesError, JobCancelledError, JobError, JobNotFoundError
 from dunes.orchestration import pipeline
-from dunes.orchestration.jobs import TERMINAL_STATUSES, JobRequest, JobResult
+from dunes.orchestration.jobs import JobRequest, JobResult
 from dunes.orchestration.progress import ProgressJournal
 from dunes.orchestration.store import chunk_id, open_job_store
 
@@ -236,7 +236,8 @@ class DeviceRuntime:
         assert request.maml is not None
         text, source = request.maml, None
         candidate = Path(text) if len(text) < 4096 and "\n" not in text else None
-        if candidate is not None and candidate.suffix == ".md" and candidate.is_file():
+        local = request.origin == "local"  # a server never opens a path a client names
+        if local and candidate is not None and candidate.suffix == ".md" and candidate.is_file():
             text, source = candidate.read_text(encoding="utf-8"), candidate
         cancel = threading.Event()
 
@@ -254,6 +255,7 @@ class DeviceRuntime:
             job_id=ctx.job_id,
             cancel=cancel,
             progress=progress,
+            origin=request.origin,
         )
         if cancel.is_set() or outcome.status == "cancelled":
             raise JobCancelledError(f"job {ctx.job_id} was cancelled while its document ran")
@@ -359,16 +361,3 @@ def split(items: list[Any], parts: int) -> list[tuple[int, list[Any]]]:
     for offset in range(0, len(items), size):
         out.append((offset, items[offset : offset + size]))
     return out
-
-
-def wait_until(predicate: Any, *, timeout: float, interval: float = 0.01) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` passes (backing off to 50 ms)."""
-    deadline = time.monotonic() + timeout
-    delay = interval
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 0.05)

@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from dunes.config import Settings, get_settings
+from dunes.constants import EXECUTORS, TERMINAL_STATUSES
 from dunes.errors import BrokerUnavailableError, InvalidInputError, JobError, JobNotFoundError
 from dunes.orchestration.executors.base import Executor
-from dunes.orchestration.jobs import TERMINAL_STATUSES, Job, JobEvent, JobRequest, JobResult
+from dunes.orchestration.jobs import Job, JobEvent, JobRequest, JobResult
 from dunes.orchestration.runner import split
 from dunes.orchestration.store import chunk_id, open_job_store, to_event, to_job, to_result
 from dunes.validation import parse_model
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
     from dunes.beluga import GraphStore
 
 log = logging.getLogger(__name__)
-
-EXECUTORS = ("local", "celery")
 
 
 def make_executor(kind: str, settings: Settings) -> Executor:
@@ -38,7 +37,7 @@ def make_executor(kind: str, settings: Settings) -> Executor:
 
         return LocalExecutor(settings)
     if kind == "celery":
-        from dunes.orchestration.executors.celery_app import CeleryExecutor
+        from dunes.orchestration.executors.celery import CeleryExecutor
 
         return CeleryExecutor(settings)
     raise InvalidInputError(
@@ -224,9 +223,12 @@ class Orchestrator:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 record = store.get_job(job_id)
+                where = f" at step '{record.step}'" if record.step else ""
+                if record.status == "queued":
+                    where = " (no worker has taken it yet)"
                 raise JobError(
-                    f"job {job_id} is still {record.status} (step {record.step}) after {limit:g} s; "
-                    f"wait longer (timeout=) or follow it with `dunes jobs wait {job_id}`"
+                    f"job {job_id} is still {record.status}{where} after {limit:g} s; "
+                    f"give it more time with `dunes jobs wait {job_id} --timeout SECONDS`"
                 )
             done = executor.wait(job_id, min(remaining, 0.05))
             if isinstance(done, JobResult):

@@ -493,17 +493,12 @@ def build(family: str, params: Params | None = None) -> CircuitSpec:
 # --- ideal states ---------------------------------------------------------------------------
 
 
-def _basis_vector(n: int, index: int) -> np.ndarray:
-    state = np.zeros(2**n, dtype=complex)
-    state[index] = 1
-    return state
-
-
 def _fourier(n: int, params: Params, sign: int) -> np.ndarray:
     basis = params.get("basis")
     j = int(_bits(basis, n, "basis"), 2) if basis else 0
     k = np.arange(2**n)
-    return np.exp(sign * 2j * math.pi * j * k / 2**n) / math.sqrt(2**n)
+    state: np.ndarray = np.exp(sign * 2j * math.pi * j * k / 2**n) / math.sqrt(2**n)
+    return state
 
 
 def _minus_on_top(n: int, low_index: int) -> np.ndarray:

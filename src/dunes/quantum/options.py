@@ -172,7 +172,7 @@ def plan_simulation(
                 fusion=fusion,
                 options={**base, "fusion_enable": fusion, **gpu_options},
                 reasons=(*reasons, *gpu_reasons, fusion_reason),
-                **common,  # type: ignore[arg-type]
+                **common,
             )
         if options.device == "gpu":
             usable = sum(d.memory_free for d in gpus) * limits.gpu_memory_fraction
@@ -205,7 +205,7 @@ def plan_simulation(
         fusion=fusion,
         options=aer_options,
         reasons=tuple(reasons),
-        **common,  # type: ignore[arg-type]
+        **common,
     )
 
 

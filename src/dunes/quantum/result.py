@@ -72,6 +72,9 @@ class SimulationResult(BaseModel):
     statevector_truncated: bool = False
     top_amplitudes: list[Amplitude] | None = None
     probabilities: dict[str, float] | None = None
+    probabilities_truncated: bool = Field(
+        False, description="Only the most likely outcomes are listed (the rest are smaller)."
+    )
     counts: dict[str, int] | None = None
     expectation_values: dict[str, float] | None = None
     artifact: Artifact | None = None
@@ -269,4 +272,5 @@ def load_array(artifact: Artifact) -> np.ndarray:
         raise ArtifactError(
             f"artifact corrupt: {path} has sha256 {digest}, expected {artifact.sha256}"
         )
-    return data
+    loaded: np.ndarray = data
+    return loaded

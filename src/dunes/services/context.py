@@ -49,6 +49,11 @@ class Services:
             return self._orchestrator
 
     @property
+    def executor_kind(self) -> str:
+        """The executor this process uses (``local`` or ``celery``)."""
+        return self._executor or self.settings.executor.kind
+
+    @property
     def has_orchestrator(self) -> bool:
         return self._orchestrator is not None
 

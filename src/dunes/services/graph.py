@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from dunes.beluga import Lineage, Node, export_text, import_text
 from dunes.beluga.artifacts import GcReport
 from dunes.beluga.exchange import FORMATS
+from dunes.constants import Direction
 from dunes.errors import InvalidInputError
 from dunes.services.context import Services
 from dunes.services.public import SearchHit, SearchResult, public_node
@@ -26,11 +27,11 @@ def lineage(
     services: Services,
     node_id: str,
     depth: int = 3,
-    direction: str = "both",
+    direction: Direction = "both",
     embedding: bool = False,
 ) -> Lineage:
     """What a node came from and what came from it, up to ``depth`` hops."""
-    found = services.store.lineage(node_id, depth=depth, direction=direction)  # type: ignore[arg-type]
+    found = services.store.lineage(node_id, depth=depth, direction=direction)
     return found.model_copy(
         update={"nodes": [public_node(n, embedding=embedding) for n in found.nodes]}
     )
@@ -56,10 +57,12 @@ def search_graph(
     Raises:
         InvalidInputError: neither text nor vector given.
     """
+    model = None
     if vector is None:
         if not text or not text.strip():
             raise InvalidInputError("give a text to search for (or a vector)", field="text")
         vector = [float(v) for v in services.agents.embed([text])[0]]
+        model = services.agents.model_name("planner")
     # Ask for more than wanted: duplicates of one content are dropped below.
     raw = services.store.search(vector, top_k=max(top * 4, top + 8), kind=kind)
     hits: list[SearchHit] = []
@@ -72,7 +75,7 @@ def search_graph(
         hits.append(SearchHit(node=public_node(node, embedding=embedding), score=score))
         if len(hits) == top:
             break
-    return SearchResult(query=text or "(vector)", kind=kind, hits=hits)
+    return SearchResult(query=text or "(vector)", kind=kind, model=model, hits=hits)
 
 
 class GraphStats(BaseModel):

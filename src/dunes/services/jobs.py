@@ -7,8 +7,11 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from dunes.errors import InvalidInputError, JobError
 from dunes.orchestration import Job, JobEvent, JobRequest, JobResult
+from dunes.quantum import SimulationResult
 from dunes.services.context import Services
 from dunes.services.public import JobPage, Origin, public_job_result
 from dunes.validation import parse_model
@@ -59,10 +62,13 @@ def get_job(*, services: Services, job_id: str) -> Job:
     return services.orchestrator.status(resolve_job_id(services=services, job_id=job_id))
 
 
-def job_result(*, services: Services, job_id: str, origin: Origin) -> JobResult:
-    """The job's result as it stands now (done or not)."""
+def job_result(
+    *, services: Services, job_id: str, origin: Origin, top: int | None = None
+) -> JobResult:
+    """The job's result as it stands now (done or not); ``top`` makes it compact."""
     full = resolve_job_id(services=services, job_id=job_id)
-    return public_job_result(services.orchestrator.result(full, wait=False), origin=origin)
+    result = services.orchestrator.result(full, wait=False)
+    return public_job_result(result, origin=origin, top=top)
 
 
 def wait_for_job(
@@ -140,3 +146,51 @@ class Deadline:
     @property
     def passed(self) -> bool:
         return self.at is not None and time.monotonic() >= self.at
+
+
+class JobProgress(BaseModel):
+    """The events since the last look, and where the job stands now (read after them)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    events: list[JobEvent]
+    job: Job
+
+
+def poll_job(*, services: Services, job_id: str, after_seq: int = 0) -> JobProgress:
+    """One look at a job for a follower (SSE, MCP progress, the CLI's bar): new events, then
+    the job; when it is done, the events are complete (read again after the status)."""
+    full = resolve_job_id(services=services, job_id=job_id)
+    orchestrator = services.orchestrator
+    events = list(orchestrator.events(full, after_seq=after_seq))
+    job = orchestrator.status(full)
+    if job.done:
+        last = events[-1].seq if events else after_seq
+        events += list(orchestrator.events(full, after_seq=last))
+    return JobProgress(events=events, job=job)
+
+
+def job_simulation(result: JobResult, index: int | None = None) -> SimulationResult:
+    """The simulation of a finished job, or result ``index`` of a batch.
+
+    Raises:
+        JobError: the job has not succeeded.
+        InvalidInputError: no simulation there (names what there is).
+    """
+    if result.status != "succeeded":
+        raise JobError(
+            f"job {result.job_id} is {result.status}; results exist once it has succeeded",
+            field="job_id",
+        )
+    if index is not None:
+        if not result.results or index >= len(result.results):
+            count = len(result.results or [])
+            raise InvalidInputError(
+                f"index {index} out of range: the job has {count} batch result(s)", field="index"
+            )
+        return result.results[index]
+    if result.simulation is None:
+        if result.results:
+            raise InvalidInputError("this job is a batch: give the index", field="index")
+        raise InvalidInputError(f"job {result.job_id} has no simulation", field="job_id")
+    return result.simulation

@@ -12,8 +12,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dunes.beluga import Node
+from dunes.beluga.record import without_embeddings
 from dunes.orchestration import Job, JobResult
 from dunes.quantum import SimulationResult
+from dunes.quantum.result import top_amplitudes
 
 #: Where a request came from: this machine's user, or a network interface (REST, MCP over HTTP).
 Origin = Literal["local", "network"]
@@ -21,17 +23,13 @@ Origin = Literal["local", "network"]
 ARTIFACT_URL = "/v1/artifacts/{sha256}"
 
 
-def without_embeddings(data: Any) -> Any:
-    """``data`` with every ``embedding`` key removed (384 floats are noise to people)."""
-    if isinstance(data, dict):
-        return {k: without_embeddings(v) for k, v in data.items() if k != "embedding"}
-    if isinstance(data, list):
-        return [without_embeddings(v) for v in data]
-    return data
-
-
-def public_simulation(result: SimulationResult, *, origin: Origin) -> SimulationResult:
-    """The result as a caller sees it: over a network the artifact is its download path."""
+def public_simulation(
+    result: SimulationResult, *, origin: Origin, top: int | None = None
+) -> SimulationResult:
+    """The result as a caller sees it: over a network the artifact is its download path; with
+    ``top``, compact (see ``compact_simulation``)."""
+    if top is not None:
+        result = compact_simulation(result, top=top)
     if result.artifact is None or origin == "local":
         return result
     url = ARTIFACT_URL.format(sha256=result.artifact.sha256)
@@ -42,7 +40,36 @@ def public_simulation(result: SimulationResult, *, origin: Origin) -> Simulation
     return public
 
 
-def public_job_result(result: JobResult, *, origin: Origin) -> JobResult:
+#: Amplitudes below this probability are left out of a compact result.
+NEGLIGIBLE = 1e-12
+
+
+def compact_simulation(result: SimulationResult, *, top: int) -> SimulationResult:
+    """The result with at most ``top`` amplitudes and outcomes, largest first: what an
+    assistant reads (a whole 16-qubit state is 65,536 pairs). Flags say what was cut."""
+    update: dict[str, Any] = {}
+    if result.statevector is not None and len(result.statevector) > top:
+        state = result.state
+        assert state is not None
+        kept = top_amplitudes(state, result.num_qubits, top)
+        update |= {
+            "statevector": None,
+            "statevector_truncated": True,
+            "top_amplitudes": [a for a in kept if a.probability > NEGLIGIBLE],
+        }
+    elif result.top_amplitudes is not None and len(result.top_amplitudes) > top:
+        update["top_amplitudes"] = result.top_amplitudes[:top]
+    if result.probabilities and len(result.probabilities) > top:
+        ranked = sorted(result.probabilities.items(), key=lambda kv: (-kv[1], kv[0]))
+        update |= {"probabilities": dict(ranked[:top]), "probabilities_truncated": True}
+    if not update:
+        return result
+    compact = result.model_copy(update=update)
+    compact._state = result._state
+    return compact
+
+
+def public_job_result(result: JobResult, *, origin: Origin, top: int | None = None) -> JobResult:
     """A job's result without embeddings, a MAML working directory, or server paths."""
     update: dict[str, Any] = {
         "llm_outputs": {
@@ -57,9 +84,11 @@ def public_job_result(result: JobResult, *, origin: Origin) -> JobResult:
     if result.maml is not None:
         update["maml"] = {k: v for k, v in result.maml.items() if k != "workdir"}
     if result.simulation is not None:
-        update["simulation"] = public_simulation(result.simulation, origin=origin)
+        update["simulation"] = public_simulation(result.simulation, origin=origin, top=top)
     if result.results:
-        update["results"] = [public_simulation(r, origin=origin) for r in result.results]
+        update["results"] = [public_simulation(r, origin=origin, top=top) for r in result.results]
+    if top is not None and result.statevector is not None and len(result.statevector) > top:
+        update["statevector"] = None  # the simulation holds its top amplitudes
     return result.model_copy(update=update)
 
 
@@ -86,6 +115,7 @@ class SearchResult(BaseModel):
 
     query: str
     kind: str | None = None
+    model: str | None = Field(None, description="The encoder that embedded the query text.")
     hits: list[SearchHit]
 
 

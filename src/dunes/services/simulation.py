@@ -156,3 +156,39 @@ def record_run(
     from dunes.beluga import shared_store
 
     return shared_store(settings).record_simulation(spec, result)
+
+
+def statevector_npy(result: SimulationResult) -> bytes:
+    """The whole state of a result as a ``.npy`` file.
+
+    Raises:
+        InvalidInputError: the result holds no state (it was sampled, or measures mid-circuit).
+    """
+    import io
+
+    import numpy as np
+
+    state = result.state
+    if state is None:
+        raise InvalidInputError(
+            "this result holds no statevector (it was sampled with shots, or its circuit "
+            "measures mid-circuit); simulate with statevector=true",
+            field="statevector",
+        )
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(state), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def histogram_png(result: SimulationResult) -> bytes:
+    """The histogram of a result's counts (or probabilities) as PNG bytes.
+
+    Raises:
+        InvalidInputError: nothing to plot.
+    """
+    import tempfile
+
+    from dunes.quantum.plots import histogram_png as draw
+
+    with tempfile.TemporaryDirectory(prefix="dunes-plot-") as tmp:
+        return draw(result, Path(tmp) / "histogram.png").read_bytes()

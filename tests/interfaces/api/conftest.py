@@ -33,7 +33,7 @@ def make_client() -> ClientFactory:
         transport = httpx.ASGITransport(app=app)
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+            httpx.AsyncClient(transport=transport, base_url="http://localhost") as client,
         ):
             yield client
 

@@ -11,7 +11,7 @@ import pytest
 from dunes.config import get_settings
 from dunes.errors import ConfigError
 from dunes.interfaces.api import create_app
-from dunes.interfaces.api.security import hash_key, keys_required_for
+from dunes.services.access import hash_key, keys_required_for
 from tests.interfaces.api.conftest import ClientFactory
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "field"}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from mcp.client.client import Client
 from mcp.shared.exceptions import MCPError
 
 from dunes.interfaces.mcp import DunesServer
+from tests.maml.conftest import doc
 
 UNSIGNED_SCRIPT = """---
 schema_version: 1.0
@@ -47,8 +49,8 @@ async def test_plan_circuit_and_run_agent(server: DunesServer) -> None:
         assert not extraction.is_error, extraction.content
         data = extraction.structured_content
         assert data is not None and data["role"] == "extraction"
-        assert data["output"]["num_qubits"] == 5 and data["output"]["shots"] == 1000
-        assert "embedding" not in data["output"]
+        assert data["num_qubits"] == 5 and data["shots"] == 1000
+        assert "embedding" not in json.dumps(data)
 
         bad_role = await client.call_tool("run_agent", {"role": "oracle", "text": "x"})
         assert bad_role.is_error
@@ -84,10 +86,15 @@ async def test_run_maml_refuses_what_permissions_forbid(server: DunesServer) -> 
         path = await client.call_tool("run_maml", {"document": "/etc/passwd"})
         assert path.is_error
 
-        planned = await client.call_tool("run_maml", {"document": UNSIGNED_SCRIPT, "dry_run": True})
+        # A dry run checks everything, the execution policy included.
+        refused = await client.call_tool("run_maml", {"document": UNSIGNED_SCRIPT, "dry_run": True})
+        assert refused.is_error and "trusted key" in refused.content[0].text  # type: ignore[union-attr]
+        planned = await client.call_tool(
+            "run_maml", {"document": UNSIGNED_SCRIPT, "dry_run": True, "block": "bell"}
+        )
         assert planned.structured_content is not None
         assert planned.structured_content["status"] == "dry_run"
-        assert [b["status"] for b in planned.structured_content["blocks"]] == ["planned"] * 2
+        assert [b["status"] for b in planned.structured_content["blocks"]] == ["planned"]
 
 
 async def test_run_maml_runs_a_circuit_block_with_progress(server: DunesServer) -> None:
@@ -126,3 +133,15 @@ async def test_maml_resources_and_design_prompt(server: DunesServer) -> None:
         assert "teleport a qubit" in text and "plan_circuit" in text and "ghz" in text
         gpus = json.loads((await client.read_resource("dunes://gpus")).contents[0].text)  # type: ignore[union-attr]
         assert gpus["devices"]
+
+
+async def test_an_unsigned_bash_block_never_runs_over_mcp(
+    server: DunesServer, tmp_path: Path
+) -> None:
+    marker = tmp_path / "x"
+    text = doc(f"## Touch\n```bash {{name=touch}}\nid > {marker}\n```\n")
+    async with Client(server) as client:
+        refused = await client.call_tool("run_maml", {"document": text})
+        assert refused.is_error
+        assert "trusted key" in refused.content[0].text  # type: ignore[union-attr]
+    assert not marker.exists()

@@ -1,4 +1,4 @@
-"""orchestrate, get_job, cancel_job, list_jobs, search_jobs, lineage, the job resources and
+"""orchestrate, get_job, cancel_job, list_jobs, search_graph, lineage, the job resources and
 explain_result, against a real Orchestrator with a local worker process."""
 
 from __future__ import annotations
@@ -49,13 +49,13 @@ async def test_orchestrate_reports_progress_in_order_and_the_job_is_inspectable(
         )
         assert not result.is_error, result.content
         out = result.structured_content
-        assert out is not None and out["done"] is True
-        job_id = out["job"]["job_id"]
-        assert out["job"]["status"] == "succeeded"
+        assert out is not None and out["status"] == "succeeded"
+        job_id = out["job_id"]
         assert out["circuit"] == "h(0); cx(0,1); cx(1,2)"
         assert out["report"]["family"] == "ghz"
         assert set(out["simulation"]["counts"]) == {"000", "111"}
-        assert set(out["agents"]) == {"planner", "extraction", "validation", "synthesis"}
+        assert set(out["llm_outputs"]) == {"planner", "extraction", "validation", "synthesis"}
+        assert "embedding" not in json.dumps(out)
 
         values = [v for v, _ in progress]
         assert values == sorted(values) and len(set(values)) == len(values)
@@ -70,15 +70,14 @@ async def test_orchestrate_reports_progress_in_order_and_the_job_is_inspectable(
 
         got = await client.call_tool("get_job", {"job_id": job_id})
         assert got.structured_content is not None
-        assert got.structured_content["job"]["status"] == "succeeded"
-        assert got.structured_content["circuit"] == out["circuit"]
+        assert got.structured_content == out
 
         listed = await client.call_tool("list_jobs", {"status": "succeeded"})
         assert listed.structured_content is not None
         assert job_id in [j["job_id"] for j in listed.structured_content["jobs"]]
 
         resource = await client.read_resource(f"dunes://jobs/{job_id}")
-        assert json.loads(resource.contents[0].text)["job"]["job_id"] == job_id  # type: ignore[union-attr]
+        assert json.loads(resource.contents[0].text)["job_id"] == job_id  # type: ignore[union-attr]
 
         state = await client.read_resource(f"dunes://jobs/{job_id}/statevector")
         data = json.loads(state.contents[0].text)  # type: ignore[union-attr]
@@ -88,18 +87,21 @@ async def test_orchestrate_reports_progress_in_order_and_the_job_is_inspectable(
 
         node = await client.read_resource(f"dunes://graph/{job_id}")
         graph = json.loads(node.contents[0].text)  # type: ignore[union-attr]
-        assert graph["node"]["id"] == job_id
-        assert any(e["relation"] == "used" for e in graph["edges"])
+        assert graph["root"] == job_id
+        assert any(e["relation"] == "used" and e["src"] == job_id for e in graph["edges"])
 
         lineage = await client.call_tool("lineage", {"node_id": job_id, "depth": 2})
         assert lineage.structured_content is not None
         kinds = {n["kind"] for n in lineage.structured_content["nodes"]}
         assert {"job", "task"} <= kinds
 
-        search = await client.call_tool("search_jobs", {"query": "GHZ entangled state", "top_k": 3})
+        search = await client.call_tool(
+            "search_graph", {"query": "GHZ entangled state", "top_k": 3}
+        )
         assert not search.is_error, search.content
         assert search.structured_content is not None
-        assert search.structured_content["hits"][0]["job_id"] == job_id
+        hits = search.structured_content["hits"]
+        assert job_id in [h["node"]["data"].get("job_id") for h in hits]
 
         prompt = await client.get_prompt("explain_result", {"job_id": job_id})
         text = prompt.messages[0].content.text  # type: ignore[union-attr]
@@ -112,9 +114,8 @@ async def test_wait_false_returns_a_job_id_and_get_job_waits(job_server: DunesSe
             "orchestrate", {"task": "a Bell state on 2 qubits", "wait": False}
         )
         assert started.structured_content is not None
-        assert started.structured_content["done"] is False
-        job_id = started.structured_content["job"]["job_id"]
-        assert started.structured_content["job"]["status"] in {"queued", "running"}
+        job_id = started.structured_content["job_id"]
+        assert started.structured_content["status"] in {"queued", "running"}
 
         seen: list[float] = []
 
@@ -125,8 +126,7 @@ async def test_wait_false_returns_a_job_id_and_get_job_waits(job_server: DunesSe
             "get_job", {"job_id": job_id, "wait": True}, progress_callback=on_progress
         )
         assert finished.structured_content is not None
-        assert finished.structured_content["done"] is True
-        assert finished.structured_content["job"]["status"] == "succeeded"
+        assert finished.structured_content["status"] == "succeeded"
         assert seen == sorted(seen) and seen[-1] == 1.0
 
 
@@ -187,7 +187,7 @@ async def test_a_failed_job_is_a_tool_error_naming_the_step(job_server: DunesSer
         got = await client.call_tool("get_job", {"job_id": job_id})
         assert not got.is_error
         assert got.structured_content is not None
-        assert got.structured_content["job"]["status"] == "failed"
+        assert got.structured_content["status"] == "failed"
 
 
 async def test_cancel_job_cancels_a_submitted_job(job_server: DunesServer) -> None:
@@ -196,7 +196,7 @@ async def test_cancel_job_cancels_a_submitted_job(job_server: DunesServer) -> No
             "orchestrate", {"task": "a 4-qubit W state", "wait": False}
         )
         assert started.structured_content is not None
-        job_id = started.structured_content["job"]["job_id"]
+        job_id = started.structured_content["job_id"]
         cancelled = await client.call_tool("cancel_job", {"job_id": job_id})
         assert not cancelled.is_error, cancelled.content
         assert cancelled.structured_content is not None
@@ -206,8 +206,7 @@ async def test_cancel_job_cancels_a_submitted_job(job_server: DunesServer) -> No
         assert again.structured_content["status"] == "cancelled"
         got = await client.call_tool("get_job", {"job_id": job_id, "wait": True})
         assert got.structured_content is not None
-        assert got.structured_content["done"] is True
-        assert got.structured_content["job"]["status"] == "cancelled"
+        assert got.structured_content["status"] == "cancelled"
 
 
 async def test_cancelling_a_get_job_wait_leaves_the_job_running(
@@ -223,7 +222,7 @@ async def test_cancelling_a_get_job_wait_leaves_the_job_running(
             "orchestrate", {"task": "a 3-qubit GHZ state", "wait": False}
         )
         assert started.structured_content is not None
-        job_id = started.structured_content["job"]["job_id"]
+        job_id = started.structured_content["job_id"]
         async with anyio.create_task_group() as tg:
 
             async def wait_for_it() -> None:

@@ -41,9 +41,16 @@ async def test_simulate_statevector_gives_amplitudes_and_histogram(server: Dunes
         assert out["circuit"] == GHZ
         assert out["counts"] is None
         assert out["probabilities"] == pytest.approx({"000": 0.5, "111": 0.5})
-        top = out["top_amplitudes"]
+        # 8 amplitudes, within top: the state comes whole.
+        assert out["statevector"][0][0] == pytest.approx(2**-0.5)
+        assert out["statevector"][7][0] == pytest.approx(2**-0.5)
+        cut = await client.call_tool("simulate_circuit", {"circuit": GHZ, "top": 2})
+        assert cut.structured_content is not None
+        assert cut.structured_content["statevector"] is None
+        assert cut.structured_content["statevector_truncated"] is True
+        top = cut.structured_content["top_amplitudes"]
         assert [a["bitstring"] for a in top] == ["000", "111"]
-        assert top[0]["real"] == pytest.approx(2**-0.5)
+        assert top[0]["amplitude"][0] == pytest.approx(2**-0.5)
         images = [c for c in result.content if isinstance(c, ImageContent)]
         assert len(images) == 1 and images[0].mime_type == "image/png"
         assert base64.b64decode(images[0].data).startswith(b"\x89PNG\r\n\x1a\n")

@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from dunes.config import Settings, get_settings
 from dunes.interfaces.api import problems
 from dunes.interfaces.api.deps import Gateway
-from dunes.interfaces.api.limits import BodySizeLimit
+from dunes.interfaces.api.limits import BodySizeLimit, HostOriginGuard
 from dunes.interfaces.api.metrics import MetricsMiddleware
 from dunes.interfaces.api.routes import (
     agents,
@@ -25,6 +26,8 @@ from dunes.interfaces.api.routes import (
     simulate,
 )
 from dunes.orchestration import Orchestrator
+from dunes.services import Services
+from dunes.services.access import AccessPolicy
 
 DESCRIPTION = """\
 Quantum-circuit simulation (Qiskit Aer) and transformer agents on GPUs or the CPU.
@@ -38,26 +41,29 @@ def create_app(
     settings: Settings | None = None,
     orchestrator: Orchestrator | None = None,
     *,
+    host: str = "127.0.0.1",
     require_api_keys: bool = False,
 ) -> FastAPI:
-    """Build the gateway.
+    """Build the gateway for a server bound to ``host``.
 
-    ``require_api_keys`` is the one switch for authentication: ``dunes serve`` sets it whenever
-    it binds to a non-loopback address. An ``orchestrator`` passed in is used as is and not
+    Access follows ``dunes.services.access``: keys off loopback (or with ``require_api_keys``),
+    the Host and Origin checks always. An ``orchestrator`` passed in is used as is and not
     closed; otherwise one is built from ``settings`` on first use and closed at shutdown.
 
     Raises:
         ConfigError: keys are required but none is configured.
     """
     settings = settings or get_settings()
-    gateway = Gateway(settings, require_api_keys=require_api_keys, orchestrator=orchestrator)
+    services = Services(settings, orchestrator=orchestrator)
+    access = AccessPolicy(settings.api, host=host, require_keys=require_api_keys)
+    gateway = Gateway(settings, access=access, services=services)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await run_in_threadpool(gateway.close)
+            await run_in_threadpool(services.close)
 
     app = FastAPI(
         title="dunes",
@@ -71,6 +77,14 @@ def create_app(
     for module in (health, orchestrate, jobs, simulate, agents, graph, maml, gpus, artifacts):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    if settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.api.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+        )
+    app.add_middleware(HostOriginGuard, policy=access)
     app.add_middleware(MetricsMiddleware, metrics=gateway.metrics)
     return app
 

@@ -9,21 +9,17 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
-from dunes.beluga import JOB_STATUSES, GraphStore
 from dunes.config import Settings
-from dunes.interfaces.api.limits import RateLimiter
+from dunes.constants import JOB_STATUSES
 from dunes.interfaces.api.metrics import Metrics
-from dunes.interfaces.api.security import ApiKeyRing
-from dunes.orchestration import Orchestrator
-
-if TYPE_CHECKING:
-    from dunes.agents import AgentRuntime
+from dunes.orchestration import Job
+from dunes.services import Services
+from dunes.services.access import AccessPolicy, RateLimiter
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -48,66 +44,36 @@ def compute_pool() -> ThreadPoolExecutor:
 
 
 class Gateway:
-    """Resources of one app instance; services are created on first use and closed at shutdown."""
+    """Resources of one app instance: its services, keys, rate limiter and metrics."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        require_api_keys: bool,
-        orchestrator: Orchestrator | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, *, access: AccessPolicy, services: Services) -> None:
         self.settings = settings
-        self.keys = ApiKeyRing(settings.api.api_keys, required=require_api_keys)
+        self.services = services
+        self.access = access
+        self.keys = access.keys
         self.limiter = RateLimiter(settings.api.rate_limit_per_minute)
         self.metrics = Metrics()
-        self._orchestrator = orchestrator
-        self._agents: AgentRuntime | None = None
-        self._owned: list[Any] = []
-        self._lock = threading.Lock()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn`` on the gateway's compute threads and await its result."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(compute_pool(), functools.partial(fn, *args, **kwargs))
 
-    def orchestrator(self) -> Orchestrator:
-        """The orchestrator given to the app, or one built from the settings (once)."""
-        with self._lock:
-            if self._orchestrator is None:
-                self._orchestrator = Orchestrator(self.settings)
-                self._owned.append(self._orchestrator)
-            return self._orchestrator
-
-    def store(self) -> GraphStore:
-        """The BELUGA store (the orchestrator's)."""
-        return self.orchestrator().store
-
-    def agents(self) -> AgentRuntime:
-        """The agent runtime of this process (models load on first use, then stay resident)."""
-        with self._lock:
-            if self._agents is None:
-                from dunes.agents import AgentRuntime
-
-                self._agents = AgentRuntime(self.settings)
-            return self._agents
-
     def count_jobs(self) -> dict[str, int]:
         """Jobs by state, every state present (for /metrics)."""
         counts = dict.fromkeys(JOB_STATUSES, 0)
-        counts.update(self.orchestrator().store.stats()["job_statuses"])
+        counts.update(self.services.store.stats()["job_statuses"])
         return counts
 
-    @property
-    def has_orchestrator(self) -> bool:
-        return self._orchestrator is not None
-
-    def close(self) -> None:
-        """Close what this gateway created (not what it was given)."""
-        with self._lock:
-            owned, self._owned = self._owned, []
-        for resource in reversed(owned):
-            resource.close()
+    def observe(self, job: Job) -> None:
+        """Feed a finished job's latency to the metrics (once per job)."""
+        if job.done and job.created_at is not None and job.finished_at is not None:
+            self.metrics.observe_job(
+                job.job_id,
+                kind=job.kind,
+                status=job.status,
+                seconds=(job.finished_at - job.created_at).total_seconds(),
+            )
 
 
 def get_gateway(request: Request) -> Gateway:
@@ -153,10 +119,8 @@ def authorize(
 ClientDep = Annotated[str, Depends(authorize)]
 
 
-async def get_orchestrator(gateway: GatewayDep) -> Orchestrator:
-    if gateway.has_orchestrator:
-        return gateway.orchestrator()
-    return await run_in_threadpool(gateway.orchestrator)
+def get_services(gateway: GatewayDep) -> Services:
+    return gateway.services
 
 
-OrchestratorDep = Annotated[Orchestrator, Depends(get_orchestrator)]
+ServicesDep = Annotated[Services, Depends(get_services)]

@@ -1,14 +1,53 @@
-"""Request limits: body size (an ASGI middleware) and a per-key rate limit (token buckets)."""
+"""ASGI guards in front of every route: the Host and Origin policy, and the body size limit."""
 
 from __future__ import annotations
-
-import threading
-import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dunes.errors import LimitExceededError
-from dunes.interfaces.api.problems import RateLimitedError, dunes_error_response
+from dunes.interfaces.api.problems import dunes_error_response, problem_response
+from dunes.services.access import AccessPolicy
+
+
+class HostOriginGuard:
+    """421 for a request to a Host this server is not (DNS rebinding); 403 for a state-changing
+    request from a foreign Origin (see ``dunes.services.access``)."""
+
+    def __init__(self, app: ASGIApp, *, policy: AccessPolicy) -> None:
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        host, origin = headers.get("host"), headers.get("origin")
+        method = scope.get("method", "GET")
+        if not self.policy.host_allowed(host):
+            response = problem_response(
+                status=421,
+                slug="misdirected-request",
+                title="Host not served here",
+                detail=f"this server does not answer to Host {host!r}; it answers to loopback "
+                "names and api.allowed_hosts",
+                instance=scope.get("path"),
+                field="host",
+            )
+        elif not self.policy.origin_allowed(origin, method=method, host_header=host):
+            response = problem_response(
+                status=403,
+                slug="foreign-origin",
+                title="Cross-origin request refused",
+                detail=f"{method} from a page at {origin!r} is refused; allow an origin with "
+                "api.cors_origins",
+                instance=scope.get("path"),
+                field="origin",
+            )
+        else:
+            await self.app(scope, receive, send)
+            return
+        await response(scope, receive, send)
 
 
 class BodySizeLimit:
@@ -79,44 +118,3 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
         return {"type": "http.disconnect"}
 
     return receive
-
-
-class RateLimiter:
-    """A token bucket per identity: ``per_minute`` requests a minute, bursts up to that many."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self.rate = per_minute / 60.0
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, identity: str) -> None:
-        """Take one token for ``identity``.
-
-        Raises:
-            RateLimitedError: the bucket is empty; ``retry_after_s`` says when one is back.
-        """
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(identity, (float(self.per_minute), now))
-            tokens = min(float(self.per_minute), tokens + (now - last) * self.rate)
-            if tokens < 1.0:
-                self._buckets[identity] = (tokens, now)
-                wait = (1.0 - tokens) / self.rate
-                raise RateLimitedError(
-                    f"more than {self.per_minute} requests a minute "
-                    f"(setting api.rate_limit_per_minute); retry in {wait:.1f} s",
-                    retry_after_s=wait,
-                )
-            self._buckets[identity] = (tokens - 1.0, now)
-            if len(self._buckets) > 10_000:
-                self._forget_full(now)
-
-    def _forget_full(self, now: float) -> None:
-        full = [
-            key
-            for key, (tokens, last) in self._buckets.items()
-            if tokens + (now - last) * self.rate >= self.per_minute
-        ]
-        for key in full:
-            del self._buckets[key]

@@ -38,22 +38,10 @@ class Problem(BaseModel):
     job_id: str | None = Field(None, description="The job concerned, when there is one.")
 
 
-class AuthenticationError(errors.DunesError):
-    """A request lacks a valid API key."""
-
-
-class RateLimitedError(errors.LimitExceededError):
-    """A key (or client) sent more requests than ``api.rate_limit_per_minute`` allows."""
-
-    def __init__(self, message: str, *, retry_after_s: float) -> None:
-        super().__init__(message, field="api.rate_limit_per_minute")
-        self.retry_after_s = retry_after_s
-
-
 # Most specific first: the first class an error is an instance of decides.
 _MAP: tuple[tuple[type[errors.DunesError], int, str, str], ...] = (
-    (AuthenticationError, 401, "unauthorized", "Missing or invalid API key"),
-    (RateLimitedError, 429, "rate-limited", "Too many requests"),
+    (errors.AuthenticationError, 401, "unauthorized", "Missing or invalid API key"),
+    (errors.RateLimitedError, 429, "rate-limited", "Too many requests"),
     (errors.LimitExceededError, 413, "limit-exceeded", "Limit exceeded"),
     (errors.InvalidInputError, 422, "invalid-input", "Invalid input"),
     (errors.CircuitSyntaxError, 422, "circuit-syntax", "Circuit does not parse"),
@@ -123,9 +111,9 @@ def dunes_error_response(exc: errors.DunesError, instance: str | None = None) ->
     """Convert a DunesError (the one place this happens)."""
     status, slug, title = classify(exc)
     headers: dict[str, str] = {}
-    if isinstance(exc, AuthenticationError):
+    if isinstance(exc, errors.AuthenticationError):
         headers["WWW-Authenticate"] = 'Bearer realm="dunes"'
-    if isinstance(exc, RateLimitedError):
+    if isinstance(exc, errors.RateLimitedError):
         headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
     if status >= 500:
         log.error("%s on %s: %s", type(exc).__name__, instance, exc, exc_info=exc)

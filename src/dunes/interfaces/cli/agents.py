@@ -7,13 +7,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from dunes.agents import AgentRuntime, PlanResult, Report, ValidationVerdict
-from dunes.agents.models import resolve_model
-from dunes.config import get_settings
-from dunes.constants import ROLES
-from dunes.errors import DunesError
-from dunes.interfaces.cli.common import console, err_console, print_json
+from dunes.agents import PlanResult, Report, ValidationVerdict
+from dunes.constants import Role
+from dunes.interfaces.cli.common import console, err_console, print_json, services
 from dunes.quantum.memory import format_bytes
+from dunes.services import agents as agent_service
 
 app = typer.Typer(help="The four agents: plan a circuit, run one role, show placement.")
 
@@ -50,34 +48,37 @@ def plan(
     text: Annotated[str, typer.Argument(help="The task in plain words, or a circuit.")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Plan a circuit for a task (planner + extraction); exit 2 when no family fits."""
-    result = AgentRuntime(get_settings()).plan(text)
+    """Plan a circuit for a task (planner + extraction); exit 1 when no family fits."""
+    with services() as held:
+        result = agent_service.plan_task(services=held, task=text)
     if as_json:
-        print_json(result.public())
+        print_json(agent_service.plan_public(result))
     else:
         _print_plan(result)
     if result.circuit is None:
-        raise typer.Exit(2)
+        raise typer.Exit(1)
 
 
 @app.command()
 def run(
-    role: Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLES)}.")],
+    role: Annotated[Role, typer.Argument(help="The role to run.")],
     text: Annotated[str, typer.Argument(help="The task in plain words, or a circuit.")],
     as_json: JsonFlag = False,
 ) -> None:
     """Run one role on a task (the roles before it run as needed)."""
-    output = AgentRuntime(get_settings()).run_role(role, text)
-    if as_json:
-        print_json(output.public() if isinstance(output, PlanResult) else output)
-        if isinstance(output, PlanResult) and output.circuit is None:
-            raise typer.Exit(2)
-        return
+    with services() as held:
+        if as_json:
+            data = agent_service.run_role(services=held, role=role, text=text)
+            print_json(data)
+            if role == "planner" and data.get("circuit") is None:
+                raise typer.Exit(1)
+            return
+        output = held.agents.run_role(role, text)
     console.print(f"{output.role} on {output.device} ({output.model})", highlight=False)
     if isinstance(output, PlanResult):
         _print_plan(output)
         if output.circuit is None:
-            raise typer.Exit(2)
+            raise typer.Exit(1)
     elif isinstance(output, ValidationVerdict):
         for check in output.checks:
             mark = {True: "ok", False: "FAIL", None: "--"}[check.ok]
@@ -94,39 +95,18 @@ def run(
 @app.command()
 def placement(as_json: JsonFlag = False) -> None:
     """Show which device and model each role uses."""
-    settings = get_settings()
-    runtime = AgentRuntime(settings)
-    plan = runtime.placement()
-    rows = []
-    for role in ROLES:
-        device = plan[role]
-        try:
-            ref = resolve_model(role, settings.agents)
-            model, path, error = ref.name, str(ref.path), None
-        except DunesError as exc:
-            model, path, error = None, None, str(exc)
-        rows.append(
-            {
-                "role": role,
-                "device": device.id,
-                "device_name": device.name,
-                "memory_free": device.memory_free,
-                "model": model,
-                "model_path": path,
-                "error": error,
-                "pinned": role in settings.agents.placement,
-            }
-        )
+    with services() as held:
+        found = agent_service.placement(services=held)
     if as_json:
-        print_json({"source": runtime.inventory.source, "roles": rows})
+        print_json(found)
         return
     table = Table("role", "device", "free memory", "model", "pinned")
-    for row in rows:
+    for row in found.roles:
         table.add_row(
-            row["role"],
-            f"{row['device']} ({row['device_name']})",
-            format_bytes(row["memory_free"]),
-            row["model"] or f"[red]{row['error']}[/red]",
-            "yes" if row["pinned"] else "",
+            row.role,
+            f"{row.device} ({row.device_name})",
+            format_bytes(row.memory_free),
+            row.model or f"[red]{row.error}[/red]",
+            "yes" if row.pinned else "",
         )
     console.print(table)

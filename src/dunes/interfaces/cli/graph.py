@@ -11,6 +11,7 @@ from rich.table import Table
 
 from dunes.beluga import Lineage, Node
 from dunes.beluga.exchange import FORMATS
+from dunes.constants import Direction
 from dunes.errors import InvalidInputError
 from dunes.interfaces.cli.common import console, print_json, services
 from dunes.quantum.memory import format_bytes
@@ -66,7 +67,7 @@ def show(node_id: IdArg, as_json: JsonOpt = False) -> None:
 def lineage(
     node_id: IdArg,
     depth: Annotated[int, typer.Option(help="Hops to follow (0..100).")] = 3,
-    direction: Annotated[str, typer.Option(help="upstream|downstream|both")] = "both",
+    direction: Annotated[Direction, typer.Option(help="Which relations to follow.")] = "both",
     as_json: JsonOpt = False,
 ) -> None:
     """What a node came from (upstream) and what came from it (downstream)."""

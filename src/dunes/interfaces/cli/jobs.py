@@ -9,16 +9,20 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dunes.config import get_settings
+from dunes.constants import ExecutorKind, JobStatus
 from dunes.errors import JobError
-from dunes.interfaces.cli.common import console, err_console, print_json
-from dunes.orchestration import JobRequest, JobResult, Orchestrator
+from dunes.interfaces.cli.common import console, err_console, print_json, services
+from dunes.orchestration import JobResult
 from dunes.orchestration.jobs import Job
+from dunes.services import Services
+from dunes.services import health as health_service
+from dunes.services import jobs as job_service
 
 app = typer.Typer(help="Jobs in the BELUGA store: list, show, cancel, wait.")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 ExecutorOption = Annotated[
-    str | None, typer.Option("--executor", "-e", help="local|celery (default: settings).")
+    ExecutorKind | None, typer.Option("--executor", "-e", help="Default: executor.kind.")
 ]
 
 
@@ -34,24 +38,39 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """Run a task end to end: plan, circuit, simulation, validation, report; stored in BELUGA."""
-    settings = get_settings()
-    request = JobRequest(task=task, shots=shots, seed=seed, device=device)
-    with Orchestrator(settings, executor=executor) as orch:
-        job_id = orch.submit(request)
-        if as_json:
-            result = orch.result(job_id, timeout=timeout)
-        else:
-            result = _follow(orch, job_id, timeout=timeout)
+    request = {"task": task, "shots": shots, "seed": seed, "device": device}
+    with services(executor) as held:
+        job = job_service.submit_job(services=held, request=request, origin="local")
+        if not as_json:
+            _follow(held, job.job_id, timeout=timeout)
+        result = _wait(held, job.job_id, timeout=timeout)
     if as_json:
         print_json(result)
     else:
         render_job_result(result)
     if result.status != "succeeded":
-        raise JobError(f"job {job_id} {result.status}: {result.error or 'no reason recorded'}")
+        raise JobError(
+            f"job {result.job_id} {result.status}: {result.error or 'no reason recorded'}"
+        )
 
 
-def _follow(orch: Orchestrator, job_id: str, *, timeout: float | None) -> JobResult:
-    """Show the job's steps as they happen, then return its result."""
+def _wait(held: Services, job_id: str, *, timeout: float | None) -> JobResult:
+    result = job_service.wait_for_job(services=held, job_id=job_id, timeout=timeout, origin="local")
+    if result is None:
+        job = job_service.get_job(services=held, job_id=job_id)
+        where = f" at step '{job.step}'" if job.step else ""
+        if job.status == "queued":
+            where = " (no worker has taken it yet)"
+        limit = timeout if timeout is not None else get_settings().executor.job_wait_timeout_s
+        raise JobError(
+            f"job {job_id} is still {job.status}{where} after {limit:g} s; give it more time "
+            f"with `dunes jobs wait {job_id} --timeout SECONDS`"
+        )
+    return result
+
+
+def _follow(held: Services, job_id: str, *, timeout: float | None) -> None:
+    """Show the job's steps as they happen, until it ends or ``timeout`` s pass."""
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -61,11 +80,10 @@ def _follow(orch: Orchestrator, job_id: str, *, timeout: float | None) -> JobRes
         transient=True,
     ) as progress:
         bar = progress.add_task(f"job {job_id[:8]} queued", total=1.0)
-        for event in orch.events(job_id, follow=True, timeout=timeout):
+        for event in job_service.follow_job(services=held, job_id=job_id, timeout=timeout):
             progress.update(
                 bar, completed=event.progress, description=f"{event.step}: {event.message}"
             )
-    return orch.result(job_id, timeout=timeout)
 
 
 def render_job_result(result: JobResult) -> None:
@@ -103,7 +121,9 @@ def _verdict(role: str, result: Any) -> str:
     if not isinstance(result, dict):
         return ""
     if role == "planner":
-        return f"{result.get('family')} ({float(result.get('confidence') or 0):.2f})"
+        if not result.get("family"):
+            return "(given circuit)"
+        return f"{result['family']} ({float(result.get('confidence') or 0):.2f})"
     if role == "extraction":
         found = {k: result.get(k) for k in ("num_qubits", "shots", "marked") if result.get(k)}
         return ", ".join(f"{k}={v}" for k, v in found.items())
@@ -135,16 +155,14 @@ def _job_row(job: Job) -> list[str]:
 
 @app.command("list")
 def list_jobs(
-    status: Annotated[
-        str | None, typer.Option(help="queued|running|succeeded|failed|cancelled")
-    ] = None,
+    status: Annotated[JobStatus | None, typer.Option(help="Only jobs with this status.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
     offset: Annotated[int, typer.Option(min=0)] = 0,
     as_json: JsonFlag = False,
 ) -> None:
     """Jobs, newest first."""
-    with Orchestrator(get_settings()) as orch:
-        jobs = orch.list(status=status, limit=limit, offset=offset)
+    with services() as held:
+        jobs = job_service.list_jobs(services=held, status=status, limit=limit, offset=offset).jobs
     if as_json:
         print_json([j.model_dump(mode="json") for j in jobs])
         return
@@ -156,14 +174,18 @@ def list_jobs(
 
 @app.command()
 def show(
-    job_id: Annotated[str, typer.Argument(help="The job id.")],
+    job_id: Annotated[str, typer.Argument(help="The job id or a unique prefix of it.")],
     as_json: JsonFlag = False,
 ) -> None:
     """A job's status, its events and, once done, its result."""
-    with Orchestrator(get_settings()) as orch:
-        job = orch.status(job_id)
-        events = list(orch.events(job_id))
-        result = orch.result(job_id, wait=False) if job.done else None
+    with services() as held:
+        job = job_service.get_job(services=held, job_id=job_id)
+        events = job_service.job_events(services=held, job_id=job.job_id)
+        result = (
+            job_service.job_result(services=held, job_id=job.job_id, origin="local")
+            if job.done
+            else None
+        )
     if as_json:
         print_json(
             {
@@ -187,13 +209,13 @@ def show(
 
 @app.command()
 def cancel(
-    job_id: Annotated[str, typer.Argument(help="The job id.")],
+    job_id: Annotated[str, typer.Argument(help="The job id or a unique prefix of it.")],
     executor: ExecutorOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Cancel a queued or running job (a running one stops at its next step)."""
-    with Orchestrator(get_settings(), executor=executor) as orch:
-        job = orch.cancel(job_id)
+    with services(executor) as held:
+        job = job_service.cancel_job(services=held, job_id=job_id)
     if as_json:
         print_json(job)
         return
@@ -202,13 +224,15 @@ def cancel(
 
 @app.command()
 def wait(
-    job_id: Annotated[str, typer.Argument(help="The job id.")],
+    job_id: Annotated[str, typer.Argument(help="The job id or a unique prefix of it.")],
     timeout: Annotated[float | None, typer.Option(help="Seconds to wait.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Wait for a job to finish and print its result (exit 1 unless it succeeded)."""
-    with Orchestrator(get_settings()) as orch:
-        result = orch.result(job_id, timeout=timeout)
+    with services() as held:
+        result = _wait(
+            held, job_service.resolve_job_id(services=held, job_id=job_id), timeout=timeout
+        )
     if as_json:
         print_json(result)
     else:
@@ -253,15 +277,15 @@ def worker(
 
 
 def doctor(
+    executor: ExecutorOption = None,
     as_json: JsonFlag = False,
     broker_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for workers to answer.")
     ] = 1.0,
 ) -> None:
-    """DoctorCheck broker, workers, store, Aer, GPUs, models and memory; each problem says what to do."""
-    from dunes.orchestration.doctor import run_checks
-
-    checks = run_checks(get_settings(), broker_timeout=broker_timeout)
+    """Check broker, workers, store, Aer, GPUs, models and memory; each problem says what to do."""
+    with services(executor) as held:
+        checks = health_service.doctor(services=held, timeout=broker_timeout)
     if as_json:
         print_json([c.model_dump(mode="json") for c in checks])
     else:

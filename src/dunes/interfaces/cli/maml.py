@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from dunes.config import get_settings
 from dunes.errors import MamlError, MamlSyntaxError, MamlValidationError
-from dunes.interfaces.cli.common import console, err_console, print_json
+from dunes.interfaces.cli.common import console, err_console, print_json, services
 
 app = typer.Typer(
     help="MAML documents: validate, format, sign, encrypt and run.", no_args_is_help=True
@@ -45,9 +44,9 @@ def _write(path: Path, text: str) -> None:
 @app.command()
 def validate(file: FileArg, as_json: AsJson = False) -> None:
     """Parse and check a document; exit 1 when it has errors."""
-    from dunes.maml import validate_document
+    from dunes.services.maml import validate_maml
 
-    report = validate_document(_read(file))
+    report = validate_maml(text=_read(file))
     if as_json:
         print_json(report)
     else:
@@ -127,24 +126,28 @@ def run(
     as_json: AsJson = False,
 ) -> None:
     """Run a document's blocks in order under its permissions and the local policy."""
-    from dunes.maml import load_symmetric_key, run_document
+    from dunes.maml import load_symmetric_key
+    from dunes.services.maml import run_maml
 
-    settings = get_settings()
-    result = run_document(
-        settings=settings,
-        text=_read(file),
-        source_path=file,
-        block=block,
-        params=_params(param),
-        dry_run=dry_run,
-        trust=trust,
-        frozen=frozen,
-        keys=key or [],
-        decrypt_key=load_symmetric_key(_read_bytes(decrypt_key, "key")) if decrypt_key else None,
-        progress=None
-        if as_json
-        else lambda _f, msg: err_console.print(f"running {msg}", highlight=False),
-    )
+    with services() as held:
+        result = run_maml(
+            services=held,
+            origin="local",
+            text=_read(file),
+            source_path=file,
+            block=block,
+            params=_params(param),
+            dry_run=dry_run,
+            trust=trust,
+            frozen=frozen,
+            keys=key or [],
+            decrypt_key=load_symmetric_key(_read_bytes(decrypt_key, "key"))
+            if decrypt_key
+            else None,
+            progress=None
+            if as_json
+            else lambda _f, msg: err_console.print(f"running {msg}", highlight=False),
+        )
     if as_json:
         print_json(result)
     else:

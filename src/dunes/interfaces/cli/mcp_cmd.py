@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Callable
 from types import FrameType
 from typing import Annotated
@@ -51,11 +52,15 @@ def mcp(
     streamable HTTP at http://HOST:PORT/mcp. Logs go to stderr.
     """
     from dunes.interfaces.mcp import create_server
-    from dunes.interfaces.mcp.http import accepted_tokens, serve_http
+    from dunes.interfaces.mcp.http import access_policy, serve_http
+    from dunes.maml.policy import unsigned_code_warning
 
     settings = get_settings()
     if http:
-        accepted_tokens(settings, host=host, require_token=require_token)  # fail before loading
+        access_policy(settings, host=host, require_token=require_token)  # fail before loading
+    warning = unsigned_code_warning(settings.maml)
+    if warning:
+        print(warning, file=sys.stderr)
     server = create_server(settings)
     try:
         if http:

@@ -9,14 +9,17 @@ import typer
 from rich.table import Table
 
 from dunes.config import get_settings
-from dunes.devices import discover
 from dunes.interfaces.cli.common import console, print_json
-from dunes.quantum import SimulationOptions
-from dunes.quantum.backend import aer_info
-from dunes.quantum.memory import format_bytes
+from dunes.quantum.memory import Precision, format_bytes
+from dunes.quantum.options import MethodName
 from dunes.quantum.result import SimulationResult
-from dunes.services.simulation import read_circuit_source, simulate_circuit
-from dunes.validation import parse_model
+from dunes.services.devices import describe_devices
+from dunes.services.simulation import (
+    DEVICE_FORMS,
+    read_circuit_source,
+    simulate_circuit,
+    simulation_options,
+)
 
 
 def simulate(
@@ -30,10 +33,11 @@ def simulate(
         ),
     ] = None,
     method: Annotated[
-        str, typer.Option(help="auto|statevector|density_matrix|stabilizer|matrix_product_state")
+        MethodName, typer.Option(help="Simulation method; auto: dunes picks one and says why.")
     ] = "auto",
     device: Annotated[
-        str | None, typer.Option(help="auto|cpu|gpu (default: quantum.default_device).")
+        str | None,
+        typer.Option(help=f"{DEVICE_FORMS} (default: quantum.default_device)."),
     ] = None,
     qubits: Annotated[
         int | None, typer.Option(help="Number of qubits (default: inferred).")
@@ -49,7 +53,7 @@ def simulate(
         list[str] | None,
         typer.Option("--observable", "-o", help="Pauli string, e.g. ZZII or 'Z0 Z3'; repeatable."),
     ] = None,
-    precision: Annotated[str, typer.Option(help="double|single")] = "double",
+    precision: Annotated[Precision, typer.Option(help="Floating-point precision.")] = "double",
     plot: Annotated[Path | None, typer.Option(help="Write a histogram PNG here.")] = None,
     draw: Annotated[
         str | None,
@@ -62,17 +66,15 @@ def simulate(
 ) -> None:
     """Simulate a circuit with Qiskit Aer on the best device."""
     settings = get_settings()
-    options = parse_model(
-        SimulationOptions,
-        {
-            "shots": settings.quantum.default_shots if shots is None else shots,
-            "method": method,
-            "device": settings.quantum.default_device if device is None else device,
-            "seed": seed,
-            "statevector": statevector,
-            "observables": tuple(observable or ()),
-            "precision": precision,
-        },
+    options = simulation_options(
+        settings=settings,
+        shots=shots,
+        method=method,
+        device=device,
+        seed=seed,
+        statevector=statevector,
+        observables=observable or (),
+        precision=precision,
     )
     run = simulate_circuit(
         settings=settings,
@@ -179,43 +181,31 @@ def gpus(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Show the devices dunes can use and which Aer build is active."""
-    inventory = discover()
-    aer = aer_info()
-    payload = {
-        "source": inventory.source,
-        "cuda_visible_devices": inventory.cuda_visible_devices,
-        "devices": [d.model_dump() for d in inventory.devices],
-        "aer": {
-            "distribution": aer.distribution,
-            "version": aer.version,
-            "devices": list(aer.devices),
-            "gpu_build": aer.gpu_build,
-            "gpu_usable": aer.gpu_usable and bool(inventory.gpus),
-        },
-    }
+    report = describe_devices()
     if as_json:
-        print_json(payload)
+        print_json(report)
         return
+    aer = report.aer
     table = Table(
         "id",
         "name",
         "memory free / total",
         "utilisation",
-        title=f"devices (found by {inventory.source})",
+        title=f"devices (found by {report.source})",
     )
-    for d in inventory.devices:
+    for d in report.devices:
         util = "" if d.utilization is None else f"{d.utilization:.0%}"
         table.add_row(
             d.id, d.name, f"{format_bytes(d.memory_free)} / {format_bytes(d.memory_total)}", util
         )
     console.print(table)
-    visible = inventory.cuda_visible_devices
+    visible = report.cuda_visible_devices
     console.print(
         f"CUDA_VISIBLE_DEVICES: {visible if visible is not None else '(unset: all GPUs)'}"
     )
-    sees = "sees the GPUs" if aer.gpu_usable and inventory.gpus else "runs on the CPU only"
+    sees = "sees the GPUs" if aer.gpu_usable else "runs on the CPU only"
     console.print(
         f"Aer: {aer.distribution} {aer.version}, devices {', '.join(aer.devices)}: {sees}"
     )
-    if not aer.gpu_build and inventory.gpus:
-        console.print("hint: pip uninstall -y qiskit-aer && pip install qiskit-aer-gpu  (CUDA 12)")
+    if report.hint:
+        console.print(f"hint: {report.hint}")

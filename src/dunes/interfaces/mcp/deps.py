@@ -1,67 +1,23 @@
-"""What the MCP tools call: settings and the services, built lazily once per server."""
+"""What the MCP tools share: the services, and running blocking service calls off the loop."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import anyio.to_thread
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 
-from dunes.config import Settings
 from dunes.errors import DunesError, JobNotFoundError, MamlError, NodeNotFoundError
+from dunes.services import Services
 
-if TYPE_CHECKING:
-    from dunes.agents import AgentRuntime
-    from dunes.beluga import GraphStore
-    from dunes.orchestration import Orchestrator
+__all__ = ["Services", "run_resource", "run_tool"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-
-class Services:
-    """Settings plus the orchestrator, created on first use and closed with the server."""
-
-    def __init__(self, settings: Settings, orchestrator: Orchestrator | None = None) -> None:
-        self.settings = settings
-        self._orchestrator = orchestrator
-        self._owns_orchestrator = orchestrator is None
-        self._agents: AgentRuntime | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def orchestrator(self) -> Orchestrator:
-        """The orchestrator given to the factory, or one built from the settings."""
-        with self._lock:
-            if self._orchestrator is None:
-                from dunes.orchestration import Orchestrator
-
-                self._orchestrator = Orchestrator(self.settings)
-            return self._orchestrator
-
-    @property
-    def store(self) -> GraphStore:
-        """The BELUGA store the orchestrator records into."""
-        return self.orchestrator.store
-
-    @property
-    def agents(self) -> AgentRuntime:
-        """The agent runtime of this process (models load on first use, then stay resident)."""
-        with self._lock:
-            if self._agents is None:
-                from dunes.agents import AgentRuntime
-
-                self._agents = AgentRuntime(self.settings)
-            return self._agents
-
-    def close(self) -> None:
-        """Close what this object created (never an orchestrator it was given)."""
-        with self._lock:
-            if self._orchestrator is not None and self._owns_orchestrator:
-                self._orchestrator.close()
-                self._orchestrator = None
+#: Amplitudes and outcomes an assistant gets by default (a whole state is noise to a model).
+DEFAULT_TOP = 16
 
 
 async def run_tool(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

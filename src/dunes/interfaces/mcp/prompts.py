@@ -8,7 +8,7 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
 from dunes.interfaces.mcp.deps import Services, run_tool
-from dunes.interfaces.mcp.schemas import JobResultOut
+from dunes.interfaces.mcp.tools_jobs import result_of
 from dunes.quantum import families
 
 
@@ -46,13 +46,7 @@ Circuit families the planner knows:
     ) -> str:
         """Explain what a finished job computed, from its report and outcomes."""
 
-        def work() -> JobResultOut:
-            orchestrator = services.orchestrator
-            job = orchestrator.status(job_id)
-            result = orchestrator.result(job_id, wait=False) if job.done else None
-            return JobResultOut.build(job, result)
-
-        out = await run_tool(work)
+        out = await run_tool(result_of, services, job_id)
         return f"""Explain this dunes job to someone who knows some quantum computing: what the
 circuit does, which outcomes dominate and why, whether the validation checks passed, and what
 the agents decided along the way (family, parameters, defaults). Bitstrings put qubit 0

@@ -7,13 +7,14 @@ import json
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.resources import FunctionResource
 
-from dunes.devices import discover
 from dunes.errors import ArtifactError, JobError
 from dunes.interfaces.mcp.deps import Services, run_resource
-from dunes.interfaces.mcp.schemas import EdgeOut, GpusOut, JobResultOut, NodeOut
+from dunes.interfaces.mcp.tools_jobs import result_of
 from dunes.maml import list_examples, read_example
-from dunes.quantum.backend import aer_info
 from dunes.quantum.result import complex_pairs
+from dunes.services import graph as graph_service
+from dunes.services import jobs as job_service
+from dunes.services.devices import describe_devices
 
 MAML_MIME = "text/markdown"
 
@@ -29,7 +30,7 @@ def register(server: MCPServer, services: Services) -> None:
         mime_type="application/json",
     )
     async def gpus() -> str:
-        out = await run_resource(lambda: GpusOut.build(discover(), aer_info()))
+        out = await run_resource(describe_devices)
         return out.model_dump_json(indent=2)
 
     @server.resource(
@@ -41,10 +42,7 @@ def register(server: MCPServer, services: Services) -> None:
     )
     async def job(job_id: str) -> str:
         def work() -> str:
-            orchestrator = services.orchestrator
-            status = orchestrator.status(job_id)
-            result = orchestrator.result(job_id, wait=False) if status.done else None
-            return JobResultOut.build(status, result).model_dump_json(indent=2)
+            return result_of(services, job_id).model_dump_json(indent=2)
 
         return await run_resource(work)
 
@@ -57,7 +55,7 @@ def register(server: MCPServer, services: Services) -> None:
     )
     async def statevector(job_id: str) -> str:
         def work() -> str:
-            result = services.orchestrator.result(job_id, wait=False)
+            result = job_service.job_result(services=services, job_id=job_id, origin="network")
             simulation = result.simulation
             if simulation is None and result.results and len(result.results) == 1:
                 simulation = result.results[0]
@@ -94,24 +92,13 @@ def register(server: MCPServer, services: Services) -> None:
         "dunes://graph/{node_id}",
         name="graph-node",
         title="Graph node",
-        description="A node of the provenance graph with the relations that start or end at it.",
+        description="A node of the provenance graph with its neighbours one hop away.",
         mime_type="application/json",
     )
     async def graph_node(node_id: str) -> str:
         def work() -> str:
-            store = services.store
-            node = store.get_node(node_id)
-            edges = store.edges_of(node.id)
-            return json.dumps(
-                {
-                    "node": NodeOut.from_node(node).model_dump(mode="json"),
-                    "edges": [
-                        EdgeOut(src=e.src, relation=e.relation, dst=e.dst).model_dump()
-                        for e in edges
-                    ],
-                },
-                indent=2,
-            )
+            found = graph_service.lineage(services=services, node_id=node_id, depth=1)
+            return found.model_dump_json(indent=2)
 
         return await run_resource(work)
 

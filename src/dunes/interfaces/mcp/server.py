@@ -55,7 +55,7 @@ def create_server(
     ``orchestrator`` is used as given and never closed here; without one it is built from
     ``settings`` on the first tool call that needs it, and ``server.close()`` closes it.
     """
-    services = Services(settings or get_settings(), orchestrator)
+    services = Services(settings or get_settings(), orchestrator=orchestrator)
     server = DunesServer(services)
     for module in (tools_quantum, tools_jobs, tools_agents, tools_graph, tools_maml):
         module.register(server, services)

@@ -13,19 +13,21 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
+from dunes.constants import TERMINAL_STATUSES
 from dunes.errors import DunesError
-from dunes.interfaces.mcp.deps import Services, run_tool
-from dunes.interfaces.mcp.schemas import JobListOut, JobOut, JobResultOut
-from dunes.orchestration import JobEvent, JobRequest
-from dunes.orchestration.jobs import TERMINAL_STATUSES
-from dunes.validation import parse_model
+from dunes.interfaces.mcp.deps import DEFAULT_TOP, Services, run_tool
+from dunes.orchestration import Job, JobEvent, JobResult
+from dunes.services import jobs as job_service
+from dunes.services.public import JobPage
 
 POLL_S = 0.1
 #: Steps share 0..0.99 of the progress; the end of the job is 1.0.
 STEP_SHARE = 0.99
 NUDGE = 1e-4
 
-JobId = Annotated[str, Field(min_length=1, max_length=128, description="The job id.")]
+JobId = Annotated[
+    str, Field(min_length=1, max_length=128, description="The job id or a unique prefix of it.")
+]
 Timeout = Annotated[
     float | None,
     Field(gt=0, description="Seconds to wait (default: the server's api.sync_wait_timeout_s)."),
@@ -51,17 +53,13 @@ async def follow_job(
     *,
     timeout: float | None,
     cancel_job_on_cancel: bool,
-) -> JobResultOut:
+) -> JobResult:
     """Wait for a job, reporting each step as progress.
 
     With ``cancel_job_on_cancel``, cancelling the call cancels the job. Past ``timeout`` the job
-    keeps running and the answer says ``done: false``.
+    keeps running and the answer is where it stands (status queued or running).
     """
-    orchestrator = services.orchestrator
-
-    def events_after(seq: int) -> list[JobEvent]:
-        return list(orchestrator.events(job_id, after_seq=seq))
-
+    job_id = await run_tool(job_service.resolve_job_id, services=services, job_id=job_id)
     limit = services.settings.api.sync_wait_timeout_s if timeout is None else timeout
     deadline = time.monotonic() + limit
     seq = 0
@@ -69,28 +67,33 @@ async def follow_job(
     await ctx.report_progress(0.0, 1.0, f"job {job_id}")
     try:
         while True:
-            events = await run_tool(events_after, seq)
-            for event in events:
+            look = await run_tool(
+                job_service.poll_job, services=services, job_id=job_id, after_seq=seq
+            )
+            for event in look.events:
                 seq = event.seq
                 value = progress_value(event, last)
                 if value is not None:
                     last = value
                     message = f"{event.step}: {event.message}" if event.message else event.step
                     await ctx.report_progress(value, 1.0, message)
-            job = await run_tool(orchestrator.status, job_id)
-            if job.done:
-                if await run_tool(events_after, seq):
-                    continue  # report the last events before answering
-                result = await run_tool(orchestrator.result, job_id, wait=False)
-                return JobResultOut.build(job, result)
-            if time.monotonic() >= deadline:
-                return JobResultOut.build(job, None)
+            if look.job.done or time.monotonic() >= deadline:
+                return await run_tool(result_of, services, job_id)
             await anyio.sleep(POLL_S)
     except anyio.get_cancelled_exc_class():
         if cancel_job_on_cancel:
             with anyio.CancelScope(shield=True), contextlib.suppress(DunesError):
-                await anyio.to_thread.run_sync(orchestrator.cancel, job_id)
+                await anyio.to_thread.run_sync(
+                    lambda: job_service.cancel_job(services=services, job_id=job_id)
+                )
         raise
+
+
+def result_of(services: Services, job_id: str) -> JobResult:
+    """The job's public result as it stands, compact for a model to read."""
+    return job_service.job_result(
+        services=services, job_id=job_id, origin="network", top=DEFAULT_TOP
+    )
 
 
 async def submit_and_follow(
@@ -100,24 +103,22 @@ async def submit_and_follow(
     *,
     wait: bool,
     timeout: float | None,
-) -> JobResultOut:
-    """Submit a job request; with ``wait`` follow it to the end, else answer with its id.
+) -> JobResult:
+    """Submit a job request; with ``wait`` follow it to the end, else answer with where it is.
 
     Raises:
         ToolError: the request is malformed, or the job failed or was cancelled while waited on.
     """
-    orchestrator = services.orchestrator
-    parsed = await run_tool(parse_model, JobRequest, request)
-    job_id = await run_tool(orchestrator.submit, parsed)
+    job = await run_tool(
+        job_service.submit_job, services=services, request=request, origin="network"
+    )
     if not wait:
-        job = await run_tool(orchestrator.status, job_id)
-        return JobResultOut.build(job, None)
-    out = await follow_job(services, job_id, ctx, timeout=timeout, cancel_job_on_cancel=True)
-    if out.job.status in ("failed", "cancelled"):
-        where = f" at step {out.job.step}" if out.job.step else ""
-        raise ToolError(
-            f"job {job_id} {out.job.status}{where}: {out.job.error or 'no reason given'}"
-        )
+        return await run_tool(result_of, services, job.job_id)
+    out = await follow_job(services, job.job_id, ctx, timeout=timeout, cancel_job_on_cancel=True)
+    if out.status in ("failed", "cancelled"):
+        ended = await run_tool(job_service.get_job, services=services, job_id=job.job_id)
+        where = f" at step {ended.step}" if ended.step else ""
+        raise ToolError(f"job {job.job_id} {out.status}{where}: {out.error or 'no reason given'}")
     return out
 
 
@@ -151,7 +152,7 @@ def register(server: MCPServer, services: Services) -> None:
             bool, Field(description="True: report progress until done. False: return the job id.")
         ] = True,
         timeout_s: Timeout = None,
-    ) -> JobResultOut:
+    ) -> JobResult:
         """Turn a task in plain words into a circuit, a simulation and a report.
 
         The pipeline (plan, extract, build, validate, simulate, validate, synthesize, store) runs
@@ -177,7 +178,7 @@ def register(server: MCPServer, services: Services) -> None:
             bool, Field(description="Wait until the job is done, reporting progress.")
         ] = False,
         timeout_s: Timeout = None,
-    ) -> JobResultOut:
+    ) -> JobResult:
         """Where a job stands and, once done, its report, circuit, counts and graph ids.
 
         Cancelling a waiting call stops the wait, not the job (cancel_job does that).
@@ -186,10 +187,7 @@ def register(server: MCPServer, services: Services) -> None:
             return await follow_job(
                 services, job_id, ctx, timeout=timeout_s, cancel_job_on_cancel=False
             )
-        orchestrator = services.orchestrator
-        job = await run_tool(orchestrator.status, job_id)
-        result = await run_tool(orchestrator.result, job_id, wait=False) if job.done else None
-        return JobResultOut.build(job, result)
+        return await run_tool(result_of, services, job_id)
 
     @server.tool(
         title="Cancel a job",
@@ -200,10 +198,9 @@ def register(server: MCPServer, services: Services) -> None:
             open_world_hint=False,
         ),
     )
-    async def cancel_job(job_id: JobId) -> JobOut:
+    async def cancel_job(job_id: JobId) -> Job:
         """Cancel a queued or running job (a finished job is returned unchanged)."""
-        job = await run_tool(services.orchestrator.cancel, job_id)
-        return JobOut.from_job(job)
+        return await run_tool(job_service.cancel_job, services=services, job_id=job_id)
 
     @server.tool(
         title="List jobs",
@@ -215,7 +212,8 @@ def register(server: MCPServer, services: Services) -> None:
         status: Literal["queued", "running", "succeeded", "failed", "cancelled"] | None = None,
         limit: Annotated[int, Field(ge=1, le=500)] = 20,
         offset: Annotated[int, Field(ge=0)] = 0,
-    ) -> JobListOut:
+    ) -> JobPage:
         """Jobs, newest first, optionally with one status."""
-        jobs = await run_tool(services.orchestrator.list, status=status, limit=limit, offset=offset)
-        return JobListOut(jobs=[JobOut.from_job(j) for j in jobs])
+        return await run_tool(
+            job_service.list_jobs, services=services, status=status, limit=limit, offset=offset
+        )

@@ -1,25 +1,26 @@
-"""MCP tools: parse the arguments, call the service layer, render structured output."""
+"""MCP tools: simulate_circuit, list_gpus."""
 
 from __future__ import annotations
 
 import base64
-import tempfile
 import threading
-from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import Field
 
-from dunes.devices import discover
-from dunes.interfaces.mcp.deps import Services, run_tool
-from dunes.interfaces.mcp.schemas import GpusOut, SimulationOut
-from dunes.quantum import SimulationOptions
-from dunes.quantum.backend import aer_info
+from dunes.interfaces.mcp.deps import DEFAULT_TOP, Services, run_tool
+from dunes.quantum.options import MethodName
 from dunes.quantum.result import SimulationResult
-from dunes.services.simulation import simulate_circuit as simulate_service
-from dunes.validation import parse_model
+from dunes.services.devices import DeviceReport, describe_devices
+from dunes.services.public import public_simulation
+from dunes.services.simulation import (
+    DEVICE_FORMS,
+    histogram_png,
+    simulate_circuit,
+    simulation_options,
+)
 
 # pyplot keeps global state; one figure at a time across worker threads.
 _PLOT_LOCK = threading.Lock()
@@ -29,17 +30,15 @@ def histogram_bytes(result: SimulationResult) -> bytes | None:
     """The histogram PNG of a result, or None when there is nothing to plot."""
     if not result.counts and not result.probabilities:
         return None
-    from dunes.quantum.plots import histogram_png
-
-    with _PLOT_LOCK, tempfile.TemporaryDirectory(prefix="dunes-mcp-") as tmp:
-        path = histogram_png(result, Path(tmp) / "histogram.png")
-        return path.read_bytes()
+    with _PLOT_LOCK:
+        return histogram_png(result)
 
 
 def register(server: MCPServer, services: Services) -> None:
     """Add the quantum tools (simulate_circuit, list_gpus) to ``server``."""
 
     @server.tool(
+        name="simulate_circuit",
         title="Simulate a quantum circuit",
         annotations=ToolAnnotations(
             read_only_hint=False,  # the run is recorded in the provenance graph
@@ -48,7 +47,7 @@ def register(server: MCPServer, services: Services) -> None:
             open_world_hint=False,
         ),
     )
-    async def simulate_circuit(
+    async def simulate_tool(
         circuit: Annotated[
             str,
             Field(
@@ -56,51 +55,55 @@ def register(server: MCPServer, services: Services) -> None:
                 min_length=1,
             ),
         ],
-        shots: Annotated[int, Field(ge=0, description="Samples to draw; 0: the state only.")] = 0,
+        shots: Annotated[
+            int | None,
+            Field(ge=0, description="Samples to draw; 0: the state only (default: the server's)."),
+        ] = None,
         seed: Annotated[int | None, Field(ge=0, description="Seed for sampling.")] = None,
-        method: Literal[
-            "auto", "statevector", "density_matrix", "stabilizer", "matrix_product_state"
-        ] = "auto",
-        device: Literal["auto", "cpu", "gpu"] = "auto",
+        method: MethodName = "auto",
+        device: Annotated[
+            str | None, Field(max_length=32, description=f"{DEVICE_FORMS} (default: the server's).")
+        ] = None,
         observables: Annotated[
             tuple[str, ...], Field(description="Pauli strings such as 'ZZI' or 'Z0 Z2'.")
         ] = (),
         num_qubits: Annotated[
             int | None, Field(ge=1, description="Qubits (default: inferred).")
         ] = None,
-        top: Annotated[int, Field(ge=1, le=1024, description="Amplitudes to return.")] = 16,
+        top: Annotated[
+            int, Field(ge=1, le=1024, description="Amplitudes and outcomes to return.")
+        ] = DEFAULT_TOP,
         histogram: Annotated[bool, Field(description="Attach the histogram PNG.")] = True,
         record: Annotated[
             bool, Field(description="Record the run in the provenance graph.")
         ] = True,
-    ) -> Annotated[CallToolResult, SimulationOut]:
-        """Simulate a circuit with Qiskit Aer on the best device.
+    ) -> Annotated[CallToolResult, SimulationResult]:
+        """Simulate a circuit on the best device and method.
 
-        Returns counts (when shots > 0), the most likely outcomes and the largest amplitudes,
+        Returns counts (when shots > 0), the most likely outcomes and the largest amplitudes
+        (flags say when the lists were cut to `top`), why dunes ran it this way (`reasons`),
         and the histogram as a PNG image.
         """
 
-        def work() -> tuple[SimulationOut, bytes | None]:
-            options = parse_model(
-                SimulationOptions,
-                {
-                    "shots": shots,
-                    "seed": seed,
-                    "method": method,
-                    "device": device,
-                    "observables": observables,
-                },
+        def work() -> tuple[SimulationResult, bytes | None]:
+            options = simulation_options(
+                settings=services.settings,
+                shots=shots,
+                seed=seed,
+                method=method,
+                device=device,
+                observables=observables,
             )
-            result = simulate_service(
+            result = simulate_circuit(
                 settings=services.settings,
                 circuit=circuit,
                 options=options,
                 num_qubits=num_qubits,
                 record=record,
+                origin="network",
             ).result
-            return SimulationOut.from_result(result, top=top), (
-                histogram_bytes(result) if histogram else None
-            )
+            png = histogram_bytes(result) if histogram else None
+            return public_simulation(result, origin="network", top=top), png
 
         out, png = await run_tool(work)
         content: list[TextContent | ImageContent] = [
@@ -120,6 +123,6 @@ def register(server: MCPServer, services: Services) -> None:
             read_only_hint=True, idempotent_hint=True, open_world_hint=False
         ),
     )
-    async def list_gpus() -> GpusOut:
+    async def list_gpus() -> DeviceReport:
         """The devices this server can use (GPUs with free memory, the CPU) and the Aer build."""
-        return await run_tool(lambda: GpusOut.build(discover(), aer_info()))
+        return await run_tool(describe_devices)

@@ -1,4 +1,6 @@
-"""The Celery executor: Redis as broker and result backend, one queue per device per host.
+"""The Celery app of dunes workers: its configuration, its tasks, and a worker's own state.
+
+The executor that sends work to it is ``executors/celery.py``.
 
 A task message carries only a job id (JSON); the request, the progress and the result live in the
 BELUGA store. Workers (``dunes worker --device cuda:0``) pin one device, run with the solo pool,
@@ -12,7 +14,6 @@ a live worker that sees a dead one's heartbeat expire requeues its jobs as a new
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import logging
 import math
@@ -25,12 +26,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from dunes.config import Settings
-from dunes.constants import CELERY_APP_NAME, CPU_QUEUE, QUEUE_PREFIX, REDIS_KEY_PREFIX, device_queue
+from dunes.constants import CELERY_APP_NAME, CPU_QUEUE, REDIS_KEY_PREFIX
 from dunes.cpus import allowed_cpus, format_cpu_list
-from dunes.devices import normalize_device_id
-from dunes.errors import BrokerUnavailableError, ConfigError, JobError
-from dunes.orchestration.jobs import JobResult
-from dunes.orchestration.store import read_result_note, result_note
+from dunes.errors import ConfigError, JobError
+from dunes.orchestration.store import result_note
 
 log = logging.getLogger(__name__)
 
@@ -252,14 +251,14 @@ class Beacon:
         is replaced); a job is dropped from the dead worker's list only once it is requeued.
         """
         for raw in self.client.smembers(KEY_INSTANCES):
-            instance = raw.decode()
+            instance = raw.decode() if isinstance(raw, bytes) else str(raw)
             if instance == self.state.instance or self.client.exists(key_alive(instance)):
                 continue
             lock = f"{REDIS_KEY_PREFIX}reaping:{instance}"
             if not self.client.set(lock, self.state.instance, nx=True, ex=REAP_LOCK_S):
                 continue
             for job, info in self.client.hgetall(key_inflight(instance)).items():
-                job_id = job.decode()
+                job_id = job.decode() if isinstance(job, bytes) else str(job)
                 data = json.loads(info)
                 try:
                     record = self.state.runtime.store.get_job(job_id)
@@ -273,6 +272,20 @@ class Beacon:
             pipe.srem(KEY_INSTANCES, instance)
             pipe.hdel(KEY_WORKERS, instance)
             pipe.delete(key_inflight(instance))
+            pipe.execute()
+
+    def leave(self) -> None:
+        """A clean stop: stop beating and leave the set of workers. In-flight jobs (there should
+        be none after a warm shutdown) stay listed, for a live worker's reaper to requeue."""
+        self.stop.set()
+        with contextlib.suppress(*broker_errors()):
+            instance = self.state.instance
+            if self.client.hlen(key_inflight(instance)):
+                return
+            pipe = self.client.pipeline()
+            pipe.srem(KEY_INSTANCES, instance)
+            pipe.hdel(KEY_WORKERS, instance)
+            pipe.delete(key_alive(instance))
             pipe.execute()
 
     def track(self, job_id: str, attempt: int, queue: str) -> None:
@@ -431,176 +444,3 @@ def _register_tasks(app: Any, settings: Settings) -> None:
 
 
 # --- the executor, in the submitting process ------------------------------------------------------
-
-
-class CeleryExecutor:
-    """Send job ids to device queues over Redis; any host's ``dunes worker`` runs them."""
-
-    name = "celery"
-
-    def __init__(self, settings: Settings) -> None:
-        import redis
-
-        self.settings = settings
-        self.app = make_app(settings)
-        self.host = socket.gethostname()
-        self.redis = redis.Redis.from_url(
-            settings.executor.broker_url, socket_connect_timeout=2, socket_timeout=5
-        )
-        self._rr = itertools.count()
-        self._cache: tuple[float, list[dict[str, Any]]] = (0.0, [])
-
-    def workers(self, *, max_age_s: float = 2.0) -> list[dict[str, Any]]:
-        """Live workers as their heartbeats describe them (cached for ``max_age_s``)."""
-        at, cached = self._cache
-        if time.monotonic() - at < max_age_s:
-            return cached
-        try:
-            live = heartbeats(self.redis)
-        except broker_errors():
-            return []
-        self._cache = (time.monotonic(), live)
-        return live
-
-    def slots(self) -> list[str]:
-        live = self.workers()
-        gpu = [w["queue"] for w in live if w["queue"] != CPU_QUEUE]
-        if gpu:
-            return gpu
-        cpu = [w["queue"] for w in live if w["queue"] == CPU_QUEUE]
-        return cpu or [CPU_QUEUE]
-
-    def route(self) -> str:
-        gpu = sorted({w["queue"] for w in self.workers() if w["queue"] != CPU_QUEUE})
-        if gpu:
-            return gpu[next(self._rr) % len(gpu)]
-        return CPU_QUEUE
-
-    def queue_for(self, device: str) -> str:
-        if device.startswith(f"{QUEUE_PREFIX}."):
-            return device
-        return device_queue(self.host, normalize_device_id(device))
-
-    def dispatch(self, job_id: str, *, device: str, attempt: int = 0) -> None:
-        queue = self.queue_for(device)
-        try:
-            self.app.send_task(
-                EXECUTE_TASK,
-                args=[job_id, attempt],
-                queue=queue,
-                task_id=job_id if attempt == 0 else f"{job_id}@{attempt}",
-                # Results live in the store; a backend subscription per job would only leak.
-                ignore_result=True,
-            )
-        except broker_errors() as exc:
-            raise BrokerUnavailableError(
-                f"the broker at {_redact(self.settings.executor.broker_url)} cannot be reached "
-                f"({type(exc).__name__}: {exc}); start Redis or set DUNES_EXECUTOR__BROKER_URL"
-            ) from exc
-
-    def cancel(self, job_id: str) -> None:
-        try:
-            self.app.control.revoke(job_id)
-        except broker_errors() as exc:
-            raise BrokerUnavailableError(
-                f"revoke of {job_id} did not reach the broker: {exc}"
-            ) from exc
-
-    def wait(self, job_id: str, timeout: float) -> bool | JobResult:
-        """Block until the job's worker says it is done (or ``timeout``); its result when the
-        mark carries it. The done list is rotated onto itself (BLMOVE, Redis 6.2+), not
-        consumed, so every waiter sees it."""
-        key = key_done(job_id)
-        try:
-            got = self.redis.blmove(key, key, max(timeout, 0.01), "RIGHT", "LEFT")
-        except broker_errors():
-            time.sleep(min(timeout, 0.05))
-            return False
-        if got is None:
-            return False
-        return True if got == b"1" else read_result_note(job_id, got) or True
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.redis.close()
-        with contextlib.suppress(Exception):
-            self.app.close()
-
-
-def heartbeats(client: Any) -> list[dict[str, Any]]:
-    """The live workers' heartbeats (queue, device, host, pid, Celery node, cores, jobs run),
-    by instance."""
-    now = time.time()
-    live = []
-    for instance, info in client.hgetall(KEY_WORKERS).items():
-        data = json.loads(info)
-        if now - float(data.get("at", 0)) <= HEARTBEAT_TTL_S:
-            live.append({"instance": instance.decode(), **data})
-    return sorted(live, key=lambda d: d["instance"])
-
-
-def worker_cores(settings: Settings) -> dict[str, str]:
-    """Celery node name -> the cores that worker runs on (a cpu list), from the heartbeats.
-
-    Raises:
-        BrokerUnavailableError: the broker cannot be reached.
-    """
-    import redis
-
-    client = redis.Redis.from_url(
-        settings.executor.broker_url, socket_connect_timeout=2, socket_timeout=5
-    )
-    try:
-        return {b["node"]: b["cpus"] for b in heartbeats(client) if b.get("node") and b.get("cpus")}
-    except broker_errors() as exc:
-        raise BrokerUnavailableError(f"the worker heartbeats could not be read: {exc}") from exc
-    finally:
-        client.close()
-
-
-def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
-
-
-def inspect_workers(settings: Settings, *, timeout: float = 1.0) -> dict[str, list[str]]:
-    """Worker node name -> queues it consumes, as Celery's remote control reports them.
-
-    Raises:
-        BrokerUnavailableError: the broker cannot be reached.
-    """
-    app = make_app(settings)
-    try:
-        replies = app.control.inspect(timeout=timeout).active_queues() or {}
-    except broker_errors() as exc:
-        raise BrokerUnavailableError(f"inspect did not reach the broker: {exc}") from exc
-    finally:
-        with contextlib.suppress(Exception):
-            app.close()
-    return {node: sorted(q["name"] for q in queues) for node, queues in replies.items()}
-
-
-#: Oldest Redis that has everything the executor uses (BLMOVE).
-MIN_REDIS = (6, 2)
-
-
-def ping_broker(url: str) -> tuple[float, str]:
-    """Round trip of a PING to the Redis at ``url`` in seconds, and the server's version.
-
-    Raises:
-        BrokerUnavailableError: it does not answer.
-    """
-    import redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        start = time.perf_counter()
-        client.ping()
-        rtt = time.perf_counter() - start
-        return rtt, str(client.info("server").get("redis_version", "unknown"))
-    except broker_errors() as exc:
-        raise BrokerUnavailableError(f"{_redact(url)} does not answer: {exc}") from exc
-    finally:
-        client.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from typing import Any
@@ -13,6 +14,9 @@ from dunes.devices import discover, normalize_device_id
 from dunes.errors import InvalidInputError
 from dunes.orchestration.executors.celery_app import ENV_NODE
 from dunes.orchestration.executors.local import child_environment
+
+#: Libraries that log at INFO for every transpile or migration check: quiet in workers.
+QUIET_LOGGERS = ("qiskit", "alembic", "stevedore", "numexpr")
 
 
 def worker_plan(
@@ -89,6 +93,19 @@ def run_worker(
         # Start the heartbeat and reap dead workers' jobs before the first message arrives.
         if plan["pool"] == "solo":
             WorkerState.get(app, settings)
+
+    @signals.after_setup_logger.connect(weak=False)
+    def _quiet(**_: Any) -> None:
+        # One line per job is Celery's; the libraries' per-call INFO lines are noise here.
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+    @signals.worker_shutdown.connect(weak=False)
+    @signals.worker_process_shutdown.connect(weak=False)
+    def _leave(**_: Any) -> None:
+        state = WorkerState.current
+        if state is not None and state.beacon is not None:
+            state.beacon.leave()
 
     argv = [
         "worker",

@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 import time
 from multiprocessing.connection import Connection, wait
@@ -26,6 +27,8 @@ from dunes.config import Settings
 from dunes.cpus import ENV_CPUS, format_cpu_list, pin_from_env, share
 from dunes.devices import Device, Inventory, discover
 from dunes.errors import JobError
+from dunes.orchestration.executors.base import WorkerInfo
+from dunes.orchestration.health import HealthCheck
 from dunes.orchestration.jobs import JobResult
 from dunes.orchestration.store import read_result_note, result_note
 
@@ -117,6 +120,11 @@ class _Worker:
         self.ready = False
         self.restarts = 0
         self.early_deaths = 0
+        #: The cores it is pinned to (a cpu list), for CPU workers that share the host.
+        self.cpus: str | None = None
+        #: When the job in hand started (monotonic), for the time limits; None when idle.
+        self.started_at: float | None = None
+        self.jobs_run = 0
 
     @property
     def name(self) -> str:
@@ -158,12 +166,10 @@ class LocalExecutor:
         self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._closed = False
         self._thread: threading.Thread | None = None
+        #: Jobs failed for running too long (their worker's death is then no news).
+        self._over_time: set[str] = set()
 
     # --- Executor API --------------------------------------------------------------------------
-
-    def devices(self) -> list[Device]:
-        """GPUs when there are any, else the CPU."""
-        return list(self.inventory.gpus) or [self.inventory.cpu]
 
     def slots(self) -> list[str]:
         if self.inventory.gpus:
@@ -251,14 +257,43 @@ class LocalExecutor:
         for device_id in list(self._pending):
             self._fail_pending(device_id, CLOSED_MESSAGE)
 
-    # --- introspection for doctor and tests ------------------------------------------------------
-
-    def worker_pids(self) -> dict[str, list[int]]:
+    def workers(self) -> list[WorkerInfo]:
+        host = socket.gethostname()
         with self._lock:
-            return {
-                device: [w.process.pid for w in ws if w.alive]
-                for device, ws in self._workers.items()
-            }
+            return [
+                WorkerInfo(
+                    name=w.name,
+                    device=w.device.id,
+                    queue=f"local:{w.device.id}",
+                    host=host,
+                    pid=w.process.pid if w.process is not None else None,
+                    alive=w.alive,
+                    cpus=w.cpus,
+                    job=w.job,
+                    jobs_run=w.jobs_run,
+                )
+                for ws in self._workers.values()
+                for w in ws
+                if w.process is not None
+            ]
+
+    def health(self, *, timeout: float = 1.0) -> list[HealthCheck]:
+        found = self.workers()
+        if not found:
+            detail = "local workers start with the first job"
+            return [HealthCheck(name="workers", status="ok", detail=detail)]
+        dead = sorted({w.device for w in found if not w.alive})
+        if dead:
+            return [
+                HealthCheck(
+                    name="workers",
+                    status="fail",
+                    detail=f"no live worker for {', '.join(dead)}",
+                    fix="see the log for why it exited; dunes doctor checks memory and models",
+                )
+            ]
+        detail = f"{len(found)} local worker(s) alive"
+        return [HealthCheck(name="workers", status="ok", detail=detail)]
 
     # --- internals -------------------------------------------------------------------------------
 
@@ -288,6 +323,7 @@ class LocalExecutor:
             env = child_environment(
                 worker.device, threads=len(cores), cpus=cores if count > 1 else None
             )
+            worker.cpus = format_cpu_list(cores) if count > 1 else None
         else:
             env = child_environment(worker.device, threads=None)
         process = self._ctx.Process(
@@ -368,8 +404,10 @@ class LocalExecutor:
                     if w.conn is not None:
                         waitables.append(w.conn)
                     waitables.append(w.process.sentinel)
+            with self._lock:
+                timeout = self._enforce_time_limits()
             try:
-                ready = wait(waitables, timeout=1.0)
+                ready = wait(waitables, timeout=timeout)
             except (OSError, ValueError):
                 ready = []
             if self._wake_r in ready:
@@ -403,20 +441,58 @@ class LocalExecutor:
             worker.ready = True
         elif kind == "warn":
             log.warning("worker %s: %s", worker.name, message[1])
+        elif kind == "started":
+            worker.started_at = time.monotonic()
         elif kind == "done":
             _, job_id, note = message
             if job_id in worker.jobs:
                 worker.jobs.remove(job_id)
+            worker.started_at = None
+            worker.jobs_run += 1
             self._finish(job_id, note)
             self._assign(worker.device.id)
+
+    def _enforce_time_limits(self) -> float:
+        """Fail a job past ``executor.task_soft_time_limit_s`` and stop its worker; kill one past
+        ``task_time_limit_s`` (what Celery workers do with the same settings). Returns the
+        seconds until the next limit could be reached."""
+        soft = float(self.settings.executor.task_soft_time_limit_s)
+        hard = float(self.settings.executor.task_time_limit_s)
+        now = time.monotonic()
+        soonest = 1.0
+        for worker in (w for ws in self._workers.values() for w in ws):
+            if worker.started_at is None or worker.job is None or not worker.alive:
+                continue
+            ran = now - worker.started_at
+            if ran >= hard:
+                log.warning(
+                    "job %s ran past the hard time limit; killing %s", worker.job, worker.name
+                )
+                worker.process.kill()
+            elif ran >= soft and worker.job not in self._over_time:
+                job_id = worker.job
+                self._over_time.add(job_id)
+                message = (
+                    f"time limit exceeded: the job ran {ran:.0f} s, over "
+                    f"executor.task_soft_time_limit_s={soft:g}; its worker was stopped"
+                )
+                self._fail_job(job_id, message)
+                worker.process.kill()
+            else:
+                soonest = min(soonest, max(soft - ran, 0.01))
+        return soonest
 
     def _on_death(self, worker: _Worker) -> None:
         code = worker.process.exitcode
         job_id, waiting = worker.job, worker.jobs[1:]
         worker.jobs = []
         log.warning("worker %s exited with code %s", worker.name, code)
+        worker.started_at = None
         if job_id is not None:
-            self._fail_lost(job_id, worker, code)
+            if job_id in self._over_time:
+                self._over_time.discard(job_id)
+            else:
+                self._fail_lost(job_id, worker, code)
             self._finish(job_id)
         # The jobs waiting in its pipe never started: back to the front of the queue.
         queue = self._pending.setdefault(worker.device.id, collections.deque())

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from dunes.agents import PlanResult
+from dunes.constants import Role
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
+from dunes.services import agents as agent_service
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"], responses=PROBLEM_RESPONSES)
-
-RoleName = Literal["planner", "extraction", "validation", "synthesis"]
 
 
 class AgentInput(BaseModel):
@@ -25,24 +24,9 @@ class AgentInput(BaseModel):
     embedding: bool = Field(False, description="Keep the output's embedding vector.")
 
 
-class Placement(BaseModel):
-    """Where each role's model runs."""
-
-    placement: dict[str, str] = Field(examples=[{"planner": "cuda:0", "extraction": "cuda:1"}])
-    models: dict[str, str]
-
-
 @router.get("", summary="Where each role runs and with which model")
-async def placement(gateway: GatewayDep, _client: ClientDep) -> Placement:
-    def run() -> Placement:
-        runtime = gateway.agents()
-        where = runtime.placement()
-        return Placement(
-            placement={role: device.id for role, device in where.items()},
-            models={role: runtime.model_name(role) for role in where},
-        )
-
-    return await gateway.run(run)
+async def placement(gateway: GatewayDep, _client: ClientDep) -> agent_service.Placement:
+    return await gateway.run(agent_service.placement, services=gateway.services)
 
 
 @router.post(
@@ -51,7 +35,7 @@ async def placement(gateway: GatewayDep, _client: ClientDep) -> Placement:
     response_description="The role's output: role, device, model, and what the role found.",
 )
 async def run_role(
-    role: Annotated[RoleName, Path(description="The agent role.")],
+    role: Annotated[Role, Path(description="The agent role.")],
     gateway: GatewayDep,
     _client: ClientDep,
     body: Annotated[
@@ -63,8 +47,10 @@ async def run_role(
         ),
     ],
 ) -> dict[str, Any]:
-    output = await gateway.run(lambda: gateway.agents().run_role(role, body.text))
-    data = output.public() if isinstance(output, PlanResult) else output.model_dump(mode="json")
-    if not body.embedding:
-        data.pop("embedding", None)
-    return data
+    return await gateway.run(
+        agent_service.run_role,
+        services=gateway.services,
+        role=role,
+        text=body.text,
+        embedding=body.embedding,
+    )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from dunes.beluga import Lineage, Node
+from dunes.constants import Direction
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
+from dunes.services import graph as graph_service
+from dunes.services.public import SearchResult
 
 router = APIRouter(prefix="/v1/graph", tags=["graph"], responses=PROBLEM_RESPONSES)
 
@@ -28,25 +29,6 @@ WithEmbedding = Annotated[
 ]
 
 
-class SearchHit(BaseModel):
-    """One node and its cosine similarity to the query."""
-
-    node: Node
-    score: float = Field(examples=[0.83])
-
-
-class SearchResult(BaseModel):
-    """Nodes nearest to a text, best first."""
-
-    query: str
-    model: str = Field(description="The encoder that embedded the query.")
-    hits: list[SearchHit]
-
-
-def _strip(node: Node, keep: bool) -> Node:
-    return node if keep else node.model_copy(update={"embedding": None})
-
-
 @router.get("/search", summary="Nodes whose embeddings are nearest to a text")
 async def search(
     gateway: GatewayDep,
@@ -61,25 +43,23 @@ async def search(
     ] = None,
     embedding: WithEmbedding = False,
 ) -> SearchResult:
-    def run() -> SearchResult:
-        runtime = gateway.agents()
-        vector = runtime.embed([q], "planner")[0]
-        hits = gateway.store().search(vector, top_k=top_k, kind=kind)
-        return SearchResult(
-            query=q,
-            model=runtime.model_name("planner"),
-            hits=[SearchHit(node=_strip(node, embedding), score=score) for node, score in hits],
-        )
-
-    return await gateway.run(run)
+    return await gateway.run(
+        graph_service.search_graph,
+        services=gateway.services,
+        text=q,
+        top=top_k,
+        kind=kind,
+        embedding=embedding,
+    )
 
 
 @router.get("/{node_id}", summary="One node (entity, activity or agent) by id or id prefix")
 async def get_node(
     node_id: NodeId, gateway: GatewayDep, _client: ClientDep, embedding: WithEmbedding = False
 ) -> Node:
-    node = await run_in_threadpool(gateway.store().get_node, node_id)
-    return _strip(node, embedding)
+    return await gateway.run(
+        graph_service.show_node, services=gateway.services, node_id=node_id, embedding=embedding
+    )
 
 
 @router.get("/{node_id}/lineage", summary="What a node came from and what came from it")
@@ -88,12 +68,14 @@ async def lineage(
     gateway: GatewayDep,
     _client: ClientDep,
     depth: Annotated[int, Query(ge=0, le=100, description="Hops to follow.")] = 3,
-    direction: Annotated[Literal["upstream", "downstream", "both"], Query()] = "both",
+    direction: Annotated[Direction, Query()] = "both",
     embedding: WithEmbedding = False,
 ) -> Lineage:
-    found = await run_in_threadpool(
-        lambda: gateway.store().lineage(node_id, depth=depth, direction=direction)
+    return await gateway.run(
+        graph_service.lineage,
+        services=gateway.services,
+        node_id=node_id,
+        depth=depth,
+        direction=direction,
+        embedding=embedding,
     )
-    if embedding:
-        return found
-    return found.model_copy(update={"nodes": [_strip(n, False) for n in found.nodes]})

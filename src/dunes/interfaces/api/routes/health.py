@@ -7,12 +7,12 @@ from typing import Literal
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from dunes.interfaces.api.deps import GatewayDep, authorize
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
-from dunes.interfaces.api.readiness import readiness_checks
+from dunes.services.health import Readiness, readiness
 
 router = APIRouter(tags=["health"], responses=PROBLEM_RESPONSES)
 
@@ -23,22 +23,6 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
 
-class Check(BaseModel):
-    """One dependency's reachability."""
-
-    name: str = Field(examples=["store"])
-    ok: bool
-    detail: str = Field(examples=["sqlite reachable"])
-
-
-class Readiness(BaseModel):
-    """Whether the gateway can serve jobs: store, broker and workers, per the executor."""
-
-    status: Literal["ready", "not ready"]
-    executor: str = Field(examples=["local"])
-    checks: list[Check]
-
-
 @router.get("/healthz", summary="Liveness: the process is up")
 async def healthz() -> Health:
     return Health()
@@ -46,18 +30,13 @@ async def healthz() -> Health:
 
 @router.get(
     "/readyz",
-    summary="Readiness: store, broker and workers reachable",
+    summary="Readiness: the store, and what the executor needs (broker, workers)",
     responses={503: {"model": Readiness, "description": "A dependency is not reachable"}},
 )
 async def readyz(gateway: GatewayDep) -> Readiness:
-    executor, checks = await run_in_threadpool(readiness_checks, gateway)
-    ready = Readiness(
-        status="ready" if all(ok for _, ok, _ in checks) else "not ready",
-        executor=executor,
-        checks=[Check(name=name, ok=ok, detail=detail) for name, ok, detail in checks],
-    )
-    if ready.status != "ready":
-        return JSONResponse(ready.model_dump(), status_code=503)  # type: ignore[return-value]
+    ready = await run_in_threadpool(readiness, services=gateway.services)
+    if not ready.ready:
+        return JSONResponse(ready.model_dump(mode="json"), status_code=503)  # type: ignore[return-value]
     return ready
 
 

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
-from dunes.maml import DocumentReport, MamlRunResult, run_document, validate_document
+from dunes.maml import DocumentReport, MamlRunResult
+from dunes.services import maml as maml_service
 
 router = APIRouter(prefix="/v1/maml", tags=["maml"], responses=PROBLEM_RESPONSES)
 
@@ -57,12 +58,12 @@ async def validate(
     gateway: GatewayDep,
     _client: ClientDep,
 ) -> DocumentReport:
-    return await gateway.run(validate_document, body.document)
+    return await gateway.run(maml_service.validate_maml, text=body.document)
 
 
 @router.post(
     "/run",
-    summary="Run a document under its permissions and the server's MAML policy",
+    summary="Run a document under its permissions and the execution policy (process blocks need a trusted signature)",
     response_description="Per block: status, output and timing; the run is recorded in the graph.",
 )
 async def run(
@@ -77,13 +78,12 @@ async def run(
     gateway: GatewayDep,
     _client: ClientDep,
 ) -> MamlRunResult:
-    result = await gateway.run(
-        lambda: run_document(
-            settings=gateway.settings,
-            text=body.document,
-            block=body.block,
-            params=body.params,
-            dry_run=body.dry_run,
-        )
+    return await gateway.run(
+        maml_service.run_maml,
+        services=gateway.services,
+        text=maml_service.document_text(document=body.document),
+        origin="network",
+        block=body.block,
+        params=body.params,
+        dry_run=body.dry_run,
     )
-    return result.model_copy(update={"workdir": None})

@@ -13,19 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
-from dunes.interfaces.api.deps import ClientDep, GatewayDep, OrchestratorDep
+from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES, problem_response
-from dunes.interfaces.api.routes.jobs import (
-    JobAccepted,
-    accepted,
-    observe,
-    public_job_result,
-    wait_for_result,
-)
+from dunes.interfaces.api.routes.jobs import JobAccepted, accepted
 from dunes.orchestration import JobRequest
 from dunes.orchestration.jobs import RoleSummary
+from dunes.services import jobs as job_service
 
 router = APIRouter(tags=["seed"], responses=PROBLEM_RESPONSES)
 
@@ -68,7 +62,6 @@ class SeedResult(BaseModel):
 )
 async def orchestrate_quantum_simulation(
     gateway: GatewayDep,
-    orch: OrchestratorDep,
     _client: ClientDep,
     response: Response,
     body: Annotated[
@@ -83,13 +76,23 @@ async def orchestrate_quantum_simulation(
         ),
     ],
 ) -> SeedResult | JobAccepted | JSONResponse:
-    job_id = await run_in_threadpool(orch.submit, JobRequest(task=body.task))
-    result = await run_in_threadpool(
-        wait_for_result, orch, job_id, gateway.settings.api.sync_wait_timeout_s
+    svc = gateway.services
+    job = await gateway.run(
+        job_service.submit_job, services=svc, request=JobRequest(task=body.task), origin="network"
+    )
+    job_id = job.job_id
+    result = await gateway.run(
+        job_service.wait_for_job,
+        services=svc,
+        job_id=job_id,
+        timeout=gateway.settings.api.sync_wait_timeout_s,
+        origin="network",
     )
     if result is None:
-        return accepted(job_id, "running", response)
-    observe(gateway, await run_in_threadpool(orch.status, job_id))
+        return accepted(
+            await gateway.run(job_service.get_job, services=svc, job_id=job_id), response
+        )
+    gateway.observe(await gateway.run(job_service.get_job, services=svc, job_id=job_id))
     if result.status != "succeeded":
         return problem_response(
             status=422 if result.status == "failed" else 409,
@@ -100,7 +103,6 @@ async def orchestrate_quantum_simulation(
             field="task",
             job_id=job_id,
         )
-    result = public_job_result(result)
     return SeedResult(
         job_id=job_id,
         status=result.status,

@@ -9,12 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
-from dunes.quantum import SimulationOptions, SimulationResult
+from dunes.quantum import SimulationResult
 from dunes.quantum.memory import Precision
-from dunes.quantum.options import DeviceChoice, MethodName
+from dunes.quantum.options import MethodName
 from dunes.quantum.parse import CircuitFormat
-from dunes.services.simulation import simulate_circuit
-from dunes.validation import parse_model
+from dunes.services.simulation import simulate_circuit, simulation_options
 
 router = APIRouter(prefix="/v1/simulate", tags=["simulate"], responses=PROBLEM_RESPONSES)
 
@@ -39,25 +38,26 @@ class SimulateRequest(BaseModel):
         description="Seed notation ('h(0); cx(0,1)'), OpenQASM 2/3, or a JSON gate list.",
         examples=["h(0); cx(0,1); cx(1,2)"],
     )
-    shots: int = Field(0, ge=0, description="Samples to draw; 0 returns the state only.")
+    shots: int | None = Field(
+        None,
+        ge=0,
+        description="Samples to draw; 0: the state only (default: quantum.default_shots).",
+    )
     num_qubits: int | None = Field(None, ge=1, description="Default: inferred from the circuit.")
     format: CircuitFormat = "auto"
     method: MethodName = "auto"
-    device: DeviceChoice = "auto"
+    device: str | None = Field(
+        None,
+        max_length=32,
+        description="auto, cpu, gpu or cuda:N (default: quantum.default_device).",
+        examples=["auto"],
+    )
     precision: Precision = "double"
     seed: int | None = Field(None, ge=0, le=MAX_SEED)
     statevector: bool | None = Field(None, description="Return the state; default: when shots=0.")
     observables: list[str] = Field(
         default_factory=list, description="Pauli strings: 'ZZII' (qubit 0 rightmost) or 'Z0 Z3'."
     )
-
-
-def public_result(result: SimulationResult) -> SimulationResult:
-    """The result as clients see it: an artifact's server path becomes its download URL."""
-    if result.artifact is None:
-        return result
-    url = f"/v1/artifacts/{result.artifact.sha256}"
-    return result.model_copy(update={"artifact": result.artifact.model_copy(update={"path": url})})
 
 
 @router.post(
@@ -81,22 +81,23 @@ async def simulate(
         }
     ),
 ) -> SimulationResult:
-    options = parse_model(
-        SimulationOptions,
-        request.model_dump(
-            include={"shots", "method", "device", "precision", "seed", "statevector", "observables"}
-        ),
-    )
-    circuit: Any = request.circuit
-    run = await gateway.run(
-        lambda: simulate_circuit(
+    def run() -> SimulationResult:
+        options = simulation_options(
             settings=gateway.settings,
-            circuit=circuit,
+            **request.model_dump(
+                include={"shots", "method", "device", "precision", "seed", "statevector"}
+            ),
+            observables=request.observables,
+        )
+        return simulate_circuit(
+            settings=gateway.settings,
+            circuit=request.circuit,  # type: ignore[arg-type]
             options=options,
             num_qubits=request.num_qubits,
             fmt=request.format,
-        )
-    )
-    result = run.result
+            origin="network",
+        ).result
+
+    result = await gateway.run(run)
     gateway.metrics.simulations.labels(device=result.device).inc()
-    return public_result(result)
+    return result
