@@ -22,6 +22,15 @@ JOB_STATUSES: tuple[JobStatus, ...] = get_args(JobStatus)
 TERMINAL_STATUSES: frozenset[JobStatus] = frozenset({"succeeded", "failed", "cancelled"})
 #: Which way a lineage query follows the graph's relations.
 Direction = Literal["upstream", "downstream", "both"]
+#: Simulation methods; ``auto`` lets dunes choose per circuit.
+MethodName = Literal["auto", "statevector", "density_matrix", "stabilizer", "matrix_product_state"]
+#: Floating-point precision of a simulation.
+Precision = Literal["double", "single"]
+#: How a device is named, everywhere: ``auto``, ``cpu``, ``gpu`` (the best one), ``cuda:N``.
+DEVICE_FORMS = "auto, cpu, gpu or cuda:N"
+#: Formats the provenance graph exports to and imports from.
+GraphFormat = Literal["json", "graphml", "prov", "yaml"]
+GRAPH_FORMATS: tuple[GraphFormat, ...] = get_args(GraphFormat)
 #: The executors: in this process's children, or Celery workers over Redis.
 ExecutorKind = Literal["local", "celery"]
 EXECUTORS: tuple[ExecutorKind, ...] = get_args(ExecutorKind)

@@ -17,6 +17,7 @@ from dunes.beluga._sql import _check_id
 from dunes.beluga.batch import _vector
 from dunes.beluga.canonical import circuit_data, jsonable
 from dunes.beluga.models import KINDS, RELATIONS, Category, Node
+from dunes.constants import GRAPH_FORMATS
 from dunes.errors import DunesError, InvalidInputError
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     from dunes.beluga.store import GraphStore
 
-FORMATS = ("json", "graphml", "prov", "yaml")
+FORMATS = GRAPH_FORMATS
 PROV_NAMESPACE = "urn:dunes:beluga:"
 _SEED_TYPES = {"quantum_circuit": "circuit"}
 _BATCH = 500

@@ -12,9 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dunes.constants import TERMINAL_STATUSES, JobStatus
+from dunes.constants import TERMINAL_STATUSES, JobStatus, MethodName
 from dunes.errors import InvalidInputError
-from dunes.quantum.options import MethodName
 from dunes.quantum.result import SimulationResult
 
 JobKind = Literal["task", "circuit", "batch", "maml", "chunk"]

@@ -13,13 +13,13 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from dunes.constants import Precision
 from dunes.devices import Device
 from dunes.errors import InsufficientMemoryError
 from dunes.quantum.circuit import CircuitSpec, walk
 from dunes.quantum.gates import GATES
 
 Method = Literal["statevector", "density_matrix", "stabilizer", "matrix_product_state"]
-Precision = Literal["double", "single"]
 
 #: Room a run needs besides its state: Aer's own buffers, chunked post-processing (top
 #: amplitudes, the streamed ``.npy``), Python objects of the result.

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dunes.config import QuantumSettings
+from dunes.constants import MethodName, Precision
 from dunes.devices import Device, Inventory
 from dunes.errors import DeviceError, InsufficientMemoryError
 from dunes.quantum.backend import AerInfo
@@ -20,14 +21,12 @@ from dunes.quantum.circuit import CircuitSpec
 from dunes.quantum.gates import GATES
 from dunes.quantum.memory import (
     Method,
-    Precision,
     bytes_per_amplitude,
     check_fits,
     format_bytes,
 )
 from dunes.quantum.methods import GPU_METHODS, Capacity, Engine, choose_method
 
-MethodName = Literal["auto", "statevector", "density_matrix", "stabilizer", "matrix_product_state"]
 DeviceChoice = Literal["auto", "cpu", "gpu"]
 #: Aer applies fusion only from this width on (its ``fusion_threshold`` default).
 FUSION_THRESHOLD = 14

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dunes.beluga import Lineage, Node, export_text, import_text
 from dunes.beluga.artifacts import GcReport
-from dunes.beluga.exchange import FORMATS
+from dunes.constants import GRAPH_FORMATS as FORMATS
 from dunes.constants import Direction
 from dunes.errors import InvalidInputError
 from dunes.services.context import Services

@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from dunes.config import Settings
+from dunes.constants import DEVICE_FORMS
 from dunes.devices import Inventory, normalize_device_id
 from dunes.errors import DeviceError, InvalidInputError
 from dunes.quantum import CircuitSpec, SimulationOptions, SimulationResult, parse_circuit, simulate
 from dunes.quantum.parse import CircuitFormat
 from dunes.services.public import Origin, public_simulation
 from dunes.validation import parse_model
-
-#: How a device is named, everywhere: ``auto``, ``cpu``, ``gpu`` (the best one), ``cuda:N``.
-DEVICE_FORMS = "auto, cpu, gpu or cuda:N"
 
 
 def simulation_options(

@@ -16,10 +16,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from dunes.config import Settings
 from dunes.constants import JOB_STATUSES
-from dunes.interfaces.api.metrics import Metrics
 from dunes.orchestration import Job
 from dunes.services import Services
 from dunes.services.access import AccessPolicy, RateLimiter
+from dunes.services.metrics import Metrics
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from dunes.agents import PlanResult, Report, ValidationVerdict
 from dunes.constants import Role
 from dunes.interfaces.cli.common import console, err_console, print_json, services
-from dunes.quantum.memory import format_bytes
-from dunes.services import agents as agent_service
+
+if TYPE_CHECKING:
+    from dunes.agents import PlanResult
 
 app = typer.Typer(help="The four agents: plan a circuit, run one role, show placement.")
 
@@ -49,6 +48,8 @@ def plan(
     as_json: JsonFlag = False,
 ) -> None:
     """Plan a circuit for a task (planner + extraction); exit 1 when no family fits."""
+    from dunes.services import agents as agent_service
+
     with services() as held:
         result = agent_service.plan_task(services=held, task=text)
     if as_json:
@@ -66,6 +67,9 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """Run one role on a task (the roles before it run as needed)."""
+    from dunes.agents import PlanResult, Report, ValidationVerdict
+    from dunes.services import agents as agent_service
+
     with services() as held:
         if as_json:
             data = agent_service.run_role(services=held, role=role, text=text)
@@ -95,6 +99,11 @@ def run(
 @app.command()
 def placement(as_json: JsonFlag = False) -> None:
     """Show which device and model each role uses."""
+    from rich.table import Table
+
+    from dunes.quantum.memory import format_bytes
+    from dunes.services import agents as agent_service
+
     with services() as held:
         found = agent_service.placement(services=held)
     if as_json:

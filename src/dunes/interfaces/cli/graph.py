@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from dunes.beluga import Lineage, Node
-from dunes.beluga.exchange import FORMATS
+from dunes.constants import GRAPH_FORMATS as FORMATS
 from dunes.constants import Direction
 from dunes.errors import InvalidInputError
-from dunes.interfaces.cli.common import console, print_json, services
-from dunes.quantum.memory import format_bytes
-from dunes.services import graph as graph_service
+from dunes.interfaces.cli.common import console, lazy_import, print_json, services
+
+if TYPE_CHECKING:
+    from dunes.beluga import Lineage, Node
+    from dunes.services import graph as graph_service
+else:
+    graph_service = lazy_import("dunes.services.graph")
+
+
+def format_bytes(n: int) -> str:
+    from dunes.quantum.memory import format_bytes as fmt
+
+    return fmt(n)
+
 
 app = typer.Typer(
     help="The provenance graph: what produced what, and which runs resemble each other.",

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dunes.config import get_settings
 from dunes.constants import ExecutorKind, JobStatus
 from dunes.errors import JobError
-from dunes.interfaces.cli.common import console, err_console, print_json, services
-from dunes.orchestration import JobResult
-from dunes.orchestration.jobs import Job
-from dunes.services import Services
-from dunes.services import health as health_service
-from dunes.services import jobs as job_service
+from dunes.interfaces.cli.common import console, err_console, lazy_import, print_json, services
+
+if TYPE_CHECKING:
+    from dunes.orchestration import Job, JobResult
+    from dunes.services import Services
+    from dunes.services import health as health_service
+    from dunes.services import jobs as job_service
+else:
+    health_service = lazy_import("dunes.services.health")
+    job_service = lazy_import("dunes.services.jobs")
+
+
+def get_settings() -> Any:
+    from dunes.config import get_settings as settings
+
+    return settings()
+
 
 app = typer.Typer(help="Jobs in the BELUGA store: list, show, cancel, wait.")
 

@@ -11,8 +11,6 @@ from typing import Annotated
 
 import typer
 
-from dunes.config import get_settings
-
 
 def _close_on_sigterm(close: Callable[[], None]) -> None:
     """On SIGTERM stop the workers, then exit.
@@ -51,6 +49,7 @@ def mcp(
     stdio by default (for Claude Desktop, Claude Code, MCP Inspector); with --http, stateless
     streamable HTTP at http://HOST:PORT/mcp. Logs go to stderr.
     """
+    from dunes.config import get_settings
     from dunes.interfaces.mcp import create_server
     from dunes.interfaces.mcp.http import access_policy, serve_http
     from dunes.maml.policy import unsigned_code_warning

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from dunes.config import get_settings
+from dunes.constants import DEVICE_FORMS, MethodName, Precision
 from dunes.interfaces.cli.common import console, print_json
-from dunes.quantum.memory import Precision, format_bytes
-from dunes.quantum.options import MethodName
-from dunes.quantum.result import SimulationResult
-from dunes.services.devices import describe_devices
-from dunes.services.simulation import (
-    DEVICE_FORMS,
-    read_circuit_source,
-    simulate_circuit,
-    simulation_options,
-)
+
+if TYPE_CHECKING:
+    from dunes.quantum.result import SimulationResult
 
 
 def simulate(
@@ -65,6 +57,9 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Simulate a circuit with Qiskit Aer on the best device."""
+    from dunes.config import get_settings
+    from dunes.services.simulation import read_circuit_source, simulate_circuit, simulation_options
+
     settings = get_settings()
     options = simulation_options(
         settings=settings,
@@ -110,6 +105,8 @@ def simulate(
 
 def render_result(result: SimulationResult, *, max_rows: int = 16) -> None:
     """Show a result for people: where it ran, which state, the top outcomes, counts."""
+    from rich.table import Table
+
     console.print(
         f"[bold]{result.num_qubits} qubits[/] on [cyan]{result.device}[/] "
         f"({result.aer_device}, {result.method}, {result.backend}) "
@@ -181,6 +178,11 @@ def gpus(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Show the devices dunes can use and which Aer build is active."""
+    from rich.table import Table
+
+    from dunes.quantum.memory import format_bytes
+    from dunes.services.devices import describe_devices
+
     report = describe_devices()
     if as_json:
         print_json(report)

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from dunes.config import get_settings
 from dunes.constants import ExecutorKind
 from dunes.interfaces.cli.common import err_console
 
@@ -27,6 +26,7 @@ def serve(
     """Serve the REST API (OpenAPI at /docs) with uvicorn."""
     import uvicorn
 
+    from dunes.config import get_settings
     from dunes.interfaces.api import create_app
     from dunes.maml.policy import unsigned_code_warning
     from dunes.services.access import keys_required_for

@@ -10,13 +10,12 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import Field
 
+from dunes.constants import DEVICE_FORMS, MethodName
 from dunes.interfaces.mcp.deps import DEFAULT_TOP, Services, run_tool
-from dunes.quantum.options import MethodName
 from dunes.quantum.result import SimulationResult
 from dunes.services.devices import DeviceReport, describe_devices
 from dunes.services.public import public_simulation
 from dunes.services.simulation import (
-    DEVICE_FORMS,
     histogram_png,
     simulate_circuit,
     simulation_options,

@@ -7,11 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
 
+from dunes.constants import MethodName, Precision
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.quantum import SimulationResult
-from dunes.quantum.memory import Precision
-from dunes.quantum.options import MethodName
 from dunes.quantum.parse import CircuitFormat
 from dunes.services.simulation import simulate_circuit, simulation_options
 
