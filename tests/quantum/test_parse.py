@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -317,3 +318,29 @@ def test_every_gate_and_alias_is_known() -> None:
         assert canonical_name(name.upper()) == name
     assert canonical_name("u3") == "u" and canonical_name("nope") is None
     assert suggest("cnott")[0] == "cnot"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[999999999];\nh q[0];\n', "line 3"),
+        ("OPENQASM 3.0;\nqubit[70000] q;\n", "more than 65536 qubits"),
+        ("OPENQASM 2.0;\nqreg q[1];\ncreg c[99999999];\n", "more than 65536 bits"),
+    ],
+)
+def test_registers_larger_than_any_circuit_are_refused_before_qiskit_allocates_them(
+    text: str, fragment: str
+) -> None:
+    with pytest.raises(CircuitValidationError, match=fragment):
+        parse_circuit(text)
+
+
+def test_gate_definitions_that_double_per_level_are_refused_at_once() -> None:
+    lines = ["OPENQASM 2.0;", 'include "qelib1.inc";', "gate g0 a { h a; }"]
+    lines += [f"gate g{i} a {{ g{i - 1} a; g{i - 1} a; }}" for i in range(1, 40)]
+    started = time.monotonic()
+    with pytest.raises(CircuitValidationError, match="expands to"):
+        parse_circuit("\n".join([*lines, "qreg q[1];", "g39 q[0];"]))
+    assert time.monotonic() - started < 10
+    small = parse_circuit("\n".join([*lines[:8], "qreg q[1];", "g5 q[0];"]))
+    assert len(small.operations) == 32

@@ -12,7 +12,7 @@ import re
 from typing import Any, Literal
 
 from dunes.errors import CircuitSyntaxError, CircuitValidationError, MissingDependencyError
-from dunes.quantum.circuit import CircuitSpec, Condition, Operation, if_else
+from dunes.quantum.circuit import MAX_CIRCUIT_QUBITS, CircuitSpec, Condition, Operation, if_else
 from dunes.quantum.gates import DIRECTIVES, GATES, canonical_name, suggest
 from dunes.quantum.statements import make_spec
 
@@ -42,6 +42,7 @@ def parse_qasm(
         CircuitValidationError: it reads, but dunes cannot represent it.
     """
     text = text.removeprefix("\ufeff")
+    _check_register_sizes(text, version)
     try:
         circuit = _load(text, version)
     except CircuitSyntaxError as first:
@@ -55,6 +56,29 @@ def parse_qasm(
         except CircuitSyntaxError:
             raise first from None
     return from_qiskit(circuit, num_qubits=num_qubits, name=name)
+
+
+_REGISTER = re.compile(
+    r"\b(?:(qreg|creg)\s+[A-Za-z_]\w*\s*\[\s*(\d+)\s*\]|(qubit|bit)\s*\[\s*(\d+)\s*\])"
+)
+
+
+def _check_register_sizes(text: str, version: QasmVersion) -> None:
+    """Refuse registers larger than any circuit before Qiskit allocates them: a one-line
+    ``qreg q[999999999];`` would otherwise take tens of GB to parse."""
+    totals = {"qubits": 0, "bits": 0}
+    for match in _REGISTER.finditer(text):
+        keyword = match.group(1) or match.group(3)
+        size = int(match.group(2) or match.group(4))
+        kind = "qubits" if keyword in ("qreg", "qubit") else "bits"
+        totals[kind] += size
+        if totals[kind] > MAX_CIRCUIT_QUBITS:
+            line = text.count("\n", 0, match.start()) + 1
+            raise CircuitValidationError(
+                f"{_LABEL[version]}: the registers declare more than {MAX_CIRCUIT_QUBITS} "
+                f"{kind} (line {line}: {match.group(0)!r}); no method simulates that many",
+                field="circuit",
+            )
 
 
 def _with_include(text: str, version: QasmVersion) -> str:
@@ -172,6 +196,9 @@ _UNSUPPORTED_FLOW = ("while_loop", "for_loop", "switch_case", "break_loop", "con
 _IGNORED = ("delay",)
 #: Nested gate definitions expanded before giving up (Qiskit's library is a few levels deep).
 _MAX_DEFINITION_DEPTH = 24
+#: Operations a circuit may expand to: gate definitions that call each other twice per level
+#: grow as 2**depth, and a 1-KB file would otherwise expand to millions of operations.
+MAX_OPERATIONS = 1_000_000
 
 
 def from_qiskit(
@@ -193,10 +220,44 @@ def from_qiskit(
         )
     qubit_index = {bit: i for i, bit in enumerate(circuit.qubits)}
     clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}
+    size = _expanded_size(circuit, {}, depth=0)
+    if size > MAX_OPERATIONS:
+        raise CircuitValidationError(
+            f"the circuit expands to {size:,} operations, more than {MAX_OPERATIONS:,} (gate "
+            "definitions that call each other grow as 2**depth); give it in expanded form or "
+            "with fewer nested definitions",
+            field="circuit",
+        )
     converter = _Converter()
     ops = converter.block(circuit, qubit_index, clbit_index, depth=0, top=True)
     phase = converter.global_phase + _float_param(circuit.global_phase, "global phase")
     return make_spec(width, circuit.num_clbits, ops, name or circuit.name, global_phase=phase)
+
+
+def _expanded_size(circuit: Any, memo: dict[tuple[str, int, int], int], *, depth: int) -> int:
+    """How many operations ``circuit`` becomes once its gates are expanded, counted once per
+    kind of gate (so a definition that doubles per level costs its depth, not 2**depth)."""
+    total = 0
+    for inst in circuit.data:
+        operation = inst.operation
+        blocks = getattr(operation, "blocks", ())
+        if blocks:
+            total += 1 + sum(_expanded_size(b, memo, depth=depth) for b in blocks)
+            continue
+        if _maps_to_dunes_gate(operation, len(inst.qubits)) or operation.name in _IGNORED:
+            total += 1
+            continue
+        key = (operation.name, len(inst.qubits), len(inst.clbits))
+        if key not in memo:
+            definition = getattr(operation, "definition", None)
+            if definition is None or depth >= _MAX_DEFINITION_DEPTH:
+                memo[key] = 1  # refused with its reason when converted
+            else:
+                memo[key] = _expanded_size(definition, memo, depth=depth + 1)
+        total += memo[key]
+        if total > MAX_OPERATIONS:
+            return total
+    return total
 
 
 def _float_param(value: Any, what: str) -> float:
