@@ -93,6 +93,27 @@ def soup(parts: list[str]) -> st.SearchStrategy[str]:
     return st.lists(piece, max_size=30).map("".join)
 
 
+def qasm_programs() -> st.SearchStrategy[str]:
+    """Mostly well-formed programs (a header, registers, statements), some with junk mixed in."""
+    header = st.sampled_from(
+        [
+            'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg c[3];\n',
+            'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[3] q;\nbit[3] c;\n',
+            "qreg q[3];\ncreg c[3];\n",
+        ]
+    )
+    gate = st.sampled_from(["h", "x", "sx", "t", "rz(pi/3)", "u(1,2,3)", "cx", "ccx", "swap"])
+    qubit = st.integers(0, 4).map(lambda i: f"q[{i}]")
+    statement = st.one_of(
+        st.tuples(gate, st.lists(qubit, min_size=1, max_size=3)).map(
+            lambda t: f"{t[0]} {','.join(t[1])};\n"
+        ),
+        st.sampled_from(QASM_PARTS),
+        st.text(max_size=6),
+    )
+    return st.tuples(header, st.lists(statement, max_size=20)).map(lambda t: t[0] + "".join(t[1]))
+
+
 def json_gates() -> st.SearchStrategy[str]:
     value = st.recursive(
         st.one_of(
@@ -123,7 +144,18 @@ def json_gates() -> st.SearchStrategy[str]:
         ),
         max_leaves=20,
     )
-    return value.map(json.dumps)
+    gate = st.fixed_dictionaries(
+        {
+            "gate": st.sampled_from(["h", "cx", "rx", "measure", "x", "foo"]),
+            "qubits": st.lists(st.integers(-1, 5), min_size=1, max_size=3),
+        },
+        optional={
+            "params": st.lists(st.floats(allow_nan=True), max_size=2),
+            "condition": value,
+            "clbits": st.lists(st.integers(-1, 4), max_size=2),
+        },
+    )
+    return st.one_of(st.lists(gate, min_size=1, max_size=8), value).map(json.dumps)
 
 
 def graph_exports() -> st.SearchStrategy[str]:
@@ -200,7 +232,7 @@ def main() -> None:
     store = open_store(get_settings(data_dir=tempfile.mkdtemp(prefix="dunes-fuzz-")))
     targets = [
         ("seed notation", soup(SEED_PARTS), lambda t: parse_circuit(t)),
-        ("OpenQASM 2/3", soup(QASM_PARTS), lambda t: parse_circuit(t)),
+        ("OpenQASM 2/3", st.one_of(qasm_programs(), soup(QASM_PARTS)), lambda t: parse_circuit(t)),
         ("JSON gates", json_gates(), lambda t: parse_circuit(t)),
         ("MAML", soup(MAML_PARTS), validate_document),
         ("graph import", graph_exports(), lambda t: import_text(store, t)),

@@ -8,11 +8,10 @@ import sys
 
 import typer
 
-from dunes.errors import DunesError
 from dunes.interfaces.cli import agents, maml, mcp_cmd, quantum, serve
 from dunes.interfaces.cli import graph as graph_cmd
 from dunes.interfaces.cli import jobs as jobs_cmd
-from dunes.interfaces.cli.common import err_console
+from dunes.interfaces.cli.common import guarded
 
 app = typer.Typer(
     name="dunes",
@@ -41,18 +40,4 @@ def main() -> None:
     Usage errors (unknown option, missing argument) are Typer's own: usage and exit code 2.
     """
     logging.basicConfig(level=os.environ.get("DUNES_LOG_LEVEL", "WARNING").upper())
-    try:
-        app()
-    except DunesError as exc:
-        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:  # last resort: one line, details in the log
-        logging.getLogger("dunes").debug("unexpected error", exc_info=True)
-        err_console.print(
-            f"internal error: {type(exc).__name__}: {exc} (set DUNES_LOG_LEVEL=DEBUG for details)",
-            highlight=False,
-            soft_wrap=True,
-        )
-        sys.exit(70)
+    sys.exit(guarded(app))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import logging
+import os
+import signal
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -17,6 +22,82 @@ if TYPE_CHECKING:
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+#: The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
+
+
+def guarded(work: Callable[[], object]) -> int:
+    """Run ``work`` and return the exit status: a DunesError is one line on stderr and 1,
+    Ctrl-C 130, anything unexpected one line and 70 (details with DUNES_LOG_LEVEL=DEBUG)."""
+    from dunes.errors import DunesError
+
+    try:
+        work()
+    except SystemExit as exc:  # typer.Exit and click's usage errors end up here
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except DunesError as exc:
+        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return INTERRUPTED
+    except Exception as exc:  # last resort: one line, details in the log
+        logging.getLogger("dunes").debug("unexpected error", exc_info=True)
+        err_console.print(
+            f"internal error: {type(exc).__name__}: {exc} (set DUNES_LOG_LEVEL=DEBUG for details)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 70
+    return 0
+
+
+def interruptible(work: Callable[[], None], *, what: str) -> None:
+    """Run ``work`` (the rest of a command: compute, then print) in a child process that this one
+    waits for: Ctrl-C then stops it at once, even inside Aer's native code where a Python thread
+    cannot be interrupted, says what was stopped and exits 130.
+
+    Raises:
+        typer.Exit: with the child's exit status when it is not 0.
+    """
+    import typer
+
+    if not hasattr(os, "fork") or not _real_stdio():
+        work()  # in process (tests, embedding): output must reach the caller's streams
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:  # the child: default Ctrl-C (end at once), the command's own error handling
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        code = guarded(work)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    try:
+        _, status = os.waitpid(pid, 0)
+    except KeyboardInterrupt:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        err_console.print(
+            f"cancelled: {what} (stopped after {time.monotonic() - started:.1f} s)",
+            highlight=False,
+        )
+        raise typer.Exit(INTERRUPTED) from None
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise typer.Exit(code if code > 0 else 128 - code)
+
+
+def _real_stdio() -> bool:
+    try:
+        return sys.stdout.fileno() == 1 and sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def lazy_import(name: str) -> ModuleType:

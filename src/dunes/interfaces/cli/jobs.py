@@ -10,7 +10,14 @@ from rich.table import Table
 
 from dunes.constants import ExecutorKind, JobStatus
 from dunes.errors import JobError
-from dunes.interfaces.cli.common import console, err_console, lazy_import, print_json, services
+from dunes.interfaces.cli.common import (
+    INTERRUPTED,
+    console,
+    err_console,
+    lazy_import,
+    print_json,
+    services,
+)
 
 if TYPE_CHECKING:
     from dunes.orchestration import Job, JobResult
@@ -51,9 +58,15 @@ def run(
     request = {"task": task, "shots": shots, "seed": seed, "device": device}
     with services(executor) as held:
         job = job_service.submit_job(services=held, request=request, origin="local")
-        if not as_json:
-            _follow(held, job.job_id, timeout=timeout)
-        result = _wait(held, job.job_id, timeout=timeout)
+        try:
+            if not as_json:
+                _follow(held, job.job_id, timeout=timeout)
+            result = _wait(held, job.job_id, timeout=timeout)
+        except KeyboardInterrupt:
+            stopped = job_service.cancel_job(services=held, job_id=job.job_id)
+            where = f" at step '{stopped.step}'" if stopped.step else ""
+            err_console.print(f"cancelled: job {job.job_id} ({stopped.status}{where})")
+            raise typer.Exit(INTERRUPTED) from None
     if as_json:
         print_json(result)
     else:

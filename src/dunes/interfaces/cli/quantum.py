@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dunes.constants import DEVICE_FORMS, MethodName, Precision
-from dunes.interfaces.cli.common import console, print_json
+from dunes.interfaces.cli.common import console, err_console, interruptible, print_json
 
 if TYPE_CHECKING:
     from dunes.quantum.result import SimulationResult
+    from dunes.services.simulation import SimulationRun
 
 
 def simulate(
@@ -71,13 +73,21 @@ def simulate(
         observables=observable or (),
         precision=precision,
     )
-    run = simulate_circuit(
-        settings=settings,
-        circuit=read_circuit_source(circuit),
-        options=options,
-        num_qubits=qubits,
-        record=record,
-    )
+    source = read_circuit_source(circuit)
+    what = "simulating" + (f" {source.text[:40]!r}" if len(source.text) <= 40 else " the circuit")
+
+    def work() -> None:
+        with err_console.status(what) if not as_json else contextlib.nullcontext():
+            run = simulate_circuit(
+                settings=settings, circuit=source, options=options, num_qubits=qubits, record=record
+            )
+        show(run, plot=plot, draw=draw, as_json=as_json)
+
+    interruptible(work, what=what)
+
+
+def show(run: SimulationRun, *, plot: Path | None, draw: str | None, as_json: bool) -> None:
+    """Print a simulation (and write its plots) as ``dunes simulate`` was asked to."""
     spec, result, recorded = run.spec, run.result, run.recorded
     if plot is not None:
         from dunes.quantum.plots import histogram_png

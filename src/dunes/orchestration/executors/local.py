@@ -150,7 +150,7 @@ class LocalExecutor:
         settings: Settings,
         *,
         inventory: Inventory | None = None,
-        cancel_grace_s: float = 5.0,
+        cancel_grace_s: float = 0.5,
     ) -> None:
         self.settings = settings
         self.inventory = inventory or discover()
