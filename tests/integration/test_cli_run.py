@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,17 @@ def test_doctor_says_what_to_do_when_the_broker_is_down(tmp_path: Path) -> None:
     doctor = dunes("doctor", env=env)
     assert doctor.returncode == 1
     assert "FAIL broker" in doctor.stdout and "fix: start Redis" in doctor.stdout
+
+
+def test_dunes_run_says_when_no_worker_will_take_the_job(
+    celery_settings: Settings, workers: Workers
+) -> None:
+    started = time.monotonic()
+    run = dunes("run", TASK, "--executor", "celery", "--timeout", "6", env=workers.env())
+    took = time.monotonic() - started
+    assert run.returncode == 1
+    assert "waiting: no live worker consumes queue dunes.cpu" in run.stderr
+    assert "start one: dunes worker --device cpu" in run.stderr
+    assert "None" not in run.stderr and "timeout=)" not in run.stderr
+    assert "is still queued" in run.stderr and "dunes jobs cancel" in run.stderr
+    assert took < 20  # gives up at its timeout, not twice it

@@ -170,6 +170,15 @@ def poll_job(*, services: Services, job_id: str, after_seq: int = 0) -> JobProgr
     return JobProgress(events=events, job=job)
 
 
+def why_waiting(*, services: Services, job: Job) -> str | None:
+    """Why a queued job is not starting (no worker for its queue), with the command that
+    starts one; None when it is not queued or a worker will take it."""
+    if job.status != "queued":
+        return None
+    device = job.input.get("device") if isinstance(job.input, dict) else None
+    return services.orchestrator.executor.stalled(device if isinstance(device, str) else None)
+
+
 def job_simulation(result: JobResult, index: int | None = None) -> SimulationResult:
     """The simulation of a finished job, or result ``index`` of a batch.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -57,11 +58,12 @@ def run(
     """Run a task end to end: plan, circuit, simulation, validation, report; stored in BELUGA."""
     request = {"task": task, "shots": shots, "seed": seed, "device": device}
     with services(executor) as held:
+        started = time.monotonic()
         job = job_service.submit_job(services=held, request=request, origin="local")
         try:
             if not as_json:
-                _follow(held, job.job_id, timeout=timeout)
-            result = _wait(held, job.job_id, timeout=timeout)
+                _follow(held, job.job_id, timeout=timeout, started=started)
+            result = _wait(held, job.job_id, timeout=timeout, started=started)
         except KeyboardInterrupt:
             stopped = job_service.cancel_job(services=held, job_id=job.job_id)
             where = f" at step '{stopped.step}'" if stopped.step else ""
@@ -77,23 +79,40 @@ def run(
         )
 
 
-def _wait(held: Services, job_id: str, *, timeout: float | None) -> JobResult:
-    result = job_service.wait_for_job(services=held, job_id=job_id, timeout=timeout, origin="local")
+def _wait(
+    held: Services, job_id: str, *, timeout: float | None, started: float | None = None
+) -> JobResult:
+    """The job's result; past ``timeout`` s (counted from ``started``) an error that says where
+    the job stands and, when no worker will take it, why."""
+    began = time.monotonic() if started is None else started
+    left = None if timeout is None else max(timeout - (time.monotonic() - began), 0.01)
+    result = job_service.wait_for_job(services=held, job_id=job_id, timeout=left, origin="local")
     if result is None:
         job = job_service.get_job(services=held, job_id=job_id)
         where = f" at step '{job.step}'" if job.step else ""
         if job.status == "queued":
-            where = " (no worker has taken it yet)"
-        limit = timeout if timeout is not None else get_settings().executor.job_wait_timeout_s
+            why = job_service.why_waiting(services=held, job=job)
+            where = f" ({why})" if why else " (no worker has taken it yet)"
+        waited = time.monotonic() - began
         raise JobError(
-            f"job {job_id} is still {job.status}{where} after {limit:g} s; give it more time "
-            f"with `dunes jobs wait {job_id} --timeout SECONDS`"
+            f"job {job_id} is still {job.status}{where} after {waited:.0f} s; it stays queued: "
+            f"follow it with `dunes jobs wait {job_id[:12]} --timeout SECONDS` or cancel it with "
+            f"`dunes jobs cancel {job_id[:12]}`"
         )
     return result
 
 
-def _follow(held: Services, job_id: str, *, timeout: float | None) -> None:
-    """Show the job's steps as they happen, until it ends or ``timeout`` s pass."""
+#: A job queued this long gets a look at whether any worker will take it.
+STALL_CHECK_S = 2.0
+
+
+def _follow(
+    held: Services, job_id: str, *, timeout: float | None, started: float | None = None
+) -> None:
+    """Show the job's steps as they happen (and, while it waits, why), until it ends or
+    ``timeout`` s pass."""
+    started = time.monotonic() if started is None else started
+    seq, warned, last_check = 0, None, 0.0
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -103,10 +122,28 @@ def _follow(held: Services, job_id: str, *, timeout: float | None) -> None:
         transient=True,
     ) as progress:
         bar = progress.add_task(f"job {job_id[:8]} queued", total=1.0)
-        for event in job_service.follow_job(services=held, job_id=job_id, timeout=timeout):
-            progress.update(
-                bar, completed=event.progress, description=f"{event.step}: {event.message}"
-            )
+        while True:
+            look = job_service.poll_job(services=held, job_id=job_id, after_seq=seq)
+            for event in look.events:
+                seq = event.seq
+                progress.update(
+                    bar, completed=event.progress, description=f"{event.step}: {event.message}"
+                )
+            if look.job.done:
+                return
+            now = time.monotonic()
+            if timeout is not None and now - started >= timeout:
+                return  # _wait says where it stands
+            waiting = look.job.status == "queued" and now - started >= STALL_CHECK_S
+            if waiting and now - last_check >= 1.0:
+                last_check = now
+                reason = job_service.why_waiting(services=held, job=look.job)
+                if reason and reason != warned:
+                    progress.console.print(f"waiting: {reason}", highlight=False)
+                    warned = reason
+                if reason:
+                    progress.update(bar, description=f"queued {now - started:.0f} s: no worker")
+            time.sleep(0.1 if now - started < 5 else 0.25)
 
 
 def render_job_result(result: JobResult) -> None:

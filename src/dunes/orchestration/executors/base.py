@@ -66,6 +66,11 @@ class Executor(Protocol):
         """What this executor needs to work (a broker, live workers), each with a fix."""
         ...
 
+    def stalled(self, device: str | None) -> str | None:
+        """Why a job queued for ``device`` (None: any) would wait forever, with what to do;
+        None when a worker will take it."""
+        ...
+
     def close(self) -> None:
         """Release workers and connections."""
         ...

@@ -135,6 +135,20 @@ class CeleryExecutor:
             return False
         return True if got == b"1" else read_result_note(job_id, got) or True
 
+    def stalled(self, device: str | None) -> str | None:
+        live = self.live(max_age_s=0.0)
+        queues = sorted({str(w.get("queue", "")) for w in live})
+        wanted = self.queue_for(device) if device else None
+        if live and (wanted is None or wanted in queues):
+            return None
+        target = wanted or CPU_QUEUE
+        start = "dunes worker --device " + ("cpu" if target == CPU_QUEUE else (device or "cuda:0"))
+        there = f"workers serve {', '.join(queues)}" if queues else "no worker is running"
+        return (
+            f"no live worker consumes queue {target} ({there}; broker "
+            f"{_redact(self.settings.executor.broker_url)}); start one: {start}"
+        )
+
     def health(self, *, timeout: float = 1.0) -> list[HealthCheck]:
         broker = check_broker(self.settings)
         return [broker, self._workers_check(broker_ok=broker.status == "ok", timeout=timeout)]

@@ -277,6 +277,9 @@ class LocalExecutor:
                 if w.process is not None
             ]
 
+    def stalled(self, device: str | None) -> str | None:
+        return None  # local workers start with the job
+
     def health(self, *, timeout: float = 1.0) -> list[HealthCheck]:
         found = self.workers()
         if not found:
