@@ -32,6 +32,8 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     monkeypatch.setenv("DUNES_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    # Each CLI call loads what it needs; the warm runtime has tests of its own.
+    monkeypatch.setenv("DUNES_RUNTIME__ENABLED", "false")
     yield
 
 

@@ -167,6 +167,17 @@ class MamlSettings(_Section):
     )
 
 
+class RuntimeSettings(_Section):
+    """The warm local runtime the CLI starts on first use (``dunes runtime``)."""
+
+    enabled: bool = Field(
+        True,
+        description="dunes run and dunes agents plan go through a runtime that keeps models "
+        "and workers loaded between calls; off: every call loads them itself.",
+    )
+    idle_timeout_s: float = Field(900.0, gt=0, description="The runtime exits after this idle.")
+
+
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "dunes"
@@ -187,6 +198,7 @@ class Settings(BaseSettings):
     executor: ExecutorSettings = ExecutorSettings()
     api: ApiSettings = ApiSettings()
     maml: MamlSettings = MamlSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
 
     @property
     def database_url(self) -> str:

@@ -47,6 +47,7 @@ class Workers:
                 "DUNES_EXECUTOR__VISIBILITY_TIMEOUT_S": str(ex.visibility_timeout_s),
                 "DUNES_CONFIG": str(self.logs / "absent.toml"),
                 "C_FORCE_ROOT": "1",
+                "DUNES_RUNTIME__ENABLED": "false",
             }
         )
         return env

@@ -21,6 +21,9 @@ def test_request_needs_exactly_one_input() -> None:
         parse_model(JobRequest, {"circuit": "h(0)", "shots": -1})
     with pytest.raises(InvalidInputError, match="Extra inputs"):
         parse_model(JobRequest, {"circuit": "h(0)", "qubits": 3})
+    # An empty batch beside a circuit once reached the splitter (found by schemathesis).
+    with pytest.raises(InvalidInputError, match="circuits is empty"):
+        parse_model(JobRequest, {"circuits": [], "circuit": "h(0)"})
 
 
 def test_kinds() -> None:

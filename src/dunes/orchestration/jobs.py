@@ -54,6 +54,8 @@ class JobRequest(BaseModel):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> JobRequest:
+        if self.circuits is not None and not self.circuits:
+            raise ValueError("circuits is empty; give at least one circuit (or use circuit)")
         given = [
             name
             for name in ("task", "circuit", "circuits", "maml")

@@ -50,6 +50,9 @@ class DeviceRuntime:
     def __init__(
         self, settings: Settings, device: str, *, worker: str, label: str | None = None
     ) -> None:
+        from dunes.quantum import ensure_native_allocator
+
+        ensure_native_allocator()  # before any thread of this process runs qiskit
         self.settings = settings
         self.device = device
         #: The device as the submitting host names it (a pinned GPU is cuda:0 in here).

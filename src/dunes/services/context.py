@@ -31,6 +31,9 @@ class Services:
         agents: AgentRuntime | None = None,
         executor: str | None = None,
     ) -> None:
+        from dunes.quantum import ensure_native_allocator
+
+        ensure_native_allocator()  # interfaces run qiskit in worker threads
         self.settings = settings or get_settings()
         self._orchestrator = orchestrator
         self._agents = agents

@@ -83,6 +83,7 @@ def clean_environment(data_dir: Path) -> dict[str, str]:
     env["DUNES_CONFIG"] = str(data_dir / "absent.toml")
     env["HF_HUB_OFFLINE"] = "1"
     env["TRANSFORMERS_OFFLINE"] = "1"
+    env["DUNES_RUNTIME__ENABLED"] = "false"  # tests of the runtime turn it on
     return env
 
 

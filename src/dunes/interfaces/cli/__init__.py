@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from dunes.interfaces.cli import agents, maml, mcp_cmd, quantum, serve
+from dunes.interfaces.cli import agents, maml, mcp_cmd, quantum, runtime_cmd, serve
 from dunes.interfaces.cli import graph as graph_cmd
 from dunes.interfaces.cli import jobs as jobs_cmd
 from dunes.interfaces.cli.common import guarded
@@ -26,6 +26,7 @@ app.command()(quantum.gpus)
 app.add_typer(agents.app, name="agents")
 app.add_typer(maml.app, name="maml")
 app.add_typer(graph_cmd.app, name="graph")
+app.add_typer(runtime_cmd.app, name="runtime")
 app.command()(serve.serve)
 app.command(name="mcp")(mcp_cmd.mcp)
 app.command()(jobs_cmd.run)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -10,36 +10,35 @@ from dunes.constants import Role
 from dunes.interfaces.cli.common import console, err_console, print_json, services
 
 if TYPE_CHECKING:
-    from dunes.agents import PlanResult
+    pass
 
 app = typer.Typer(help="The four agents: plan a circuit, run one role, show placement.")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
-def _print_plan(plan: PlanResult) -> None:
-    if plan.circuit is None:
-        err_console.print(f"no plan: {plan.reason}", highlight=False, soft_wrap=True)
+def _print_plan(plan: dict[str, Any]) -> None:
+    """A plan as ``PlanResult.public()`` gives it (here or from the runtime), for people."""
+    if plan.get("circuit") is None:
+        err_console.print(f"no plan: {plan.get('reason')}", highlight=False, soft_wrap=True)
         return
-    console.print(f"family:     {plan.family or '(given circuit)'}", highlight=False)
-    console.print(f"qubits:     {plan.num_qubits}", highlight=False)
+    console.print(f"family:     {plan.get('family') or '(given circuit)'}", highlight=False)
+    console.print(f"qubits:     {plan.get('num_qubits')}", highlight=False)
+    runner = plan.get("runner_up")
     console.print(
-        f"confidence: {plan.confidence:.2f}"
-        + (
-            f" (runner-up {plan.runner_up} {plan.runner_up_confidence:.2f})"
-            if plan.runner_up
-            else ""
-        ),
+        f"confidence: {float(plan.get('confidence') or 0):.2f}"
+        + (f" (runner-up {runner} {float(plan['runner_up_confidence']):.2f})" if runner else ""),
         highlight=False,
     )
-    if plan.params:
-        console.print(f"params:     {plan.params}", highlight=False)
-    if plan.defaults_used:
-        console.print(f"defaults:   {plan.defaults_used}", highlight=False)
-    if plan.extraction and plan.extraction.missing:
-        console.print(f"not found:  {', '.join(plan.extraction.missing)}", highlight=False)
-    console.print(f"reason:     {plan.reason}", highlight=False, soft_wrap=True)
-    console.print(f"circuit:    {plan.circuit_seed}", highlight=False, soft_wrap=True)
+    if plan.get("params"):
+        console.print(f"params:     {plan['params']}", highlight=False)
+    if plan.get("defaults_used"):
+        console.print(f"defaults:   {plan['defaults_used']}", highlight=False)
+    missing = (plan.get("extraction") or {}).get("missing")
+    if missing:
+        console.print(f"not found:  {', '.join(missing)}", highlight=False)
+    console.print(f"reason:     {plan.get('reason')}", highlight=False, soft_wrap=True)
+    console.print(f"circuit:    {plan['circuit']}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -48,15 +47,23 @@ def plan(
     as_json: JsonFlag = False,
 ) -> None:
     """Plan a circuit for a task (planner + extraction); exit 1 when no family fits."""
-    from dunes.services import agents as agent_service
+    from dunes.config import get_settings
+    from dunes.interfaces.cli.runtime_cmd import answer, warm_client
 
-    with services() as held:
-        result = agent_service.plan_task(services=held, task=text)
-    if as_json:
-        print_json(agent_service.plan_public(result))
+    http = warm_client(get_settings(), None)
+    if http is not None:  # the warm runtime: the models are loaded there
+        with http:
+            data = answer(http.post("/v1/agents/planner", json={"text": text}))
     else:
-        _print_plan(result)
-    if result.circuit is None:
+        from dunes.services import agents as agent_service
+
+        with services() as held:
+            data = agent_service.plan_public(agent_service.plan_task(services=held, task=text))
+    if as_json:
+        print_json(data)
+    else:
+        _print_plan(data)
+    if data.get("circuit") is None:
         raise typer.Exit(1)
 
 
@@ -80,7 +87,7 @@ def run(
         output = held.agents.run_role(role, text)
     console.print(f"{output.role} on {output.device} ({output.model})", highlight=False)
     if isinstance(output, PlanResult):
-        _print_plan(output)
+        _print_plan(output.public())
         if output.circuit is None:
             raise typer.Exit(1)
     elif isinstance(output, ValidationVerdict):

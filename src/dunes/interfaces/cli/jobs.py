@@ -56,7 +56,15 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """Run a task end to end: plan, circuit, simulation, validation, report; stored in BELUGA."""
+    from dunes.interfaces.cli.runtime_cmd import run_job, warm_client
+
     request = {"task": task, "shots": shots, "seed": seed, "device": device}
+    http = warm_client(get_settings(), executor)
+    if http is not None:  # the warm runtime: models and workers already loaded
+        with http:
+            result = run_job(http, request, timeout=timeout, follow=not as_json)
+        _finish(result, as_json=as_json)
+        return
     with services(executor) as held:
         started = time.monotonic()
         job = job_service.submit_job(services=held, request=request, origin="local")
@@ -69,6 +77,10 @@ def run(
             where = f" at step '{stopped.step}'" if stopped.step else ""
             err_console.print(f"cancelled: job {job.job_id} ({stopped.status}{where})")
             raise typer.Exit(INTERRUPTED) from None
+    _finish(result, as_json=as_json)
+
+
+def _finish(result: JobResult, *, as_json: bool) -> None:
     if as_json:
         print_json(result)
     else:
