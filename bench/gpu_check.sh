@@ -29,6 +29,13 @@ run 60 dunes gpus --json
 GPU=$("$PY" -c 'import torch; print("cuda:0" if torch.cuda.is_available() else "")' 2>/dev/null)
 echo "torch: $("$PY" -c 'import torch; print(torch.__version__, "cuda", torch.version.cuda)')"
 
+section "parameter sweeps: dunes batched statevector against Aer (expect 20x or more on a GPU)"
+if [[ -n "$GPU" ]]; then
+    run 240 "$PY" bench/sweep.py --device "$GPU" --sizes 1000 10000 --qubits 10 16
+else
+    echo "(no GPU: bench/sweep.py on the CPU is in bench/README.md)"
+fi
+
 section "placement of the four roles"
 run 120 dunes agents placement --json
 

@@ -5,7 +5,7 @@ Run: ``python bench/simulate.py [--sizes 18 21 24] [--repeats 3]``
      ``python bench/simulate.py --large 24 26 28``   end to end, artifact included, against Aer
      ``python bench/simulate.py --memory``           predicted against measured peak memory
 
-Each case runs through ``dunes.quantum.simulate`` (per-circuit method and fusion, statevector and
+Each case runs through ``dunes.quantum.simulator`` (per-circuit method and fusion, statevector and
 result encoding included) and through ``AerSimulator()`` with default options and a
 ``save_statevector`` instruction (the statevector read back as a numpy array). Runs alternate
 between the two sides and the median is reported. The effective memory bandwidth of the dunes

@@ -5,7 +5,7 @@ from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit_aer import AerSimulator
 
 from dunes.quantum import SimulationOptions, parse_circuit, simulate
-from dunes.quantum.simulate import counts_of
+from dunes.quantum.simulator import counts_of
 
 
 def _run(qc: QuantumCircuit):  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from dunes.quantum.options import (
     estimate_fusion_costs,
     plan_simulation,
 )
-from dunes.quantum.simulate import _spread_over_gpus
+from dunes.quantum.simulator import _spread_over_gpus
 
 GIB = 2**30
 METHODS = ("automatic", "statevector", "density_matrix", "stabilizer", "matrix_product_state")

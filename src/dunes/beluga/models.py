@@ -17,9 +17,9 @@ from dunes.constants import TERMINAL_STATUSES, Direction, JobStatus
 Category = Literal["entity", "activity", "agent"]
 
 ENTITY_KINDS = frozenset(
-    {"circuit", "quantum_state", "llm_data", "report", "maml_document", "task"}
+    {"circuit", "quantum_state", "llm_data", "report", "maml_document", "task", "bindings"}
 )
-ACTIVITY_KINDS = frozenset({"job", "agent_run", "simulation", "maml_run"})
+ACTIVITY_KINDS = frozenset({"job", "agent_run", "simulation", "maml_run", "sweep"})
 AGENT_KINDS = frozenset({"device", "worker", "model", "user"})
 KINDS: dict[Category, frozenset[str]] = {
     "entity": ENTITY_KINDS,

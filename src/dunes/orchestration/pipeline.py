@@ -27,7 +27,7 @@ from dunes.errors import (
 )
 from dunes.orchestration.jobs import CircuitInput, JobRequest, JobResult, RoleSummary
 from dunes.quantum import CircuitSpec, SimulationOptions, SimulationResult, parse_circuit
-from dunes.quantum.simulate import simulate_many
+from dunes.quantum.simulator import simulate_many
 
 if TYPE_CHECKING:
     from dunes.agents import AgentRuntime

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from dunes.quantum.options import SimulationOptions
     from dunes.quantum.parse import parse_circuit
     from dunes.quantum.result import SimulationResult
-    from dunes.quantum.simulate import simulate, simulate_many
+    from dunes.quantum.simulator import simulate, simulate_many
 
 __all__ = [
     "CircuitSpec",
@@ -35,8 +35,8 @@ _HOMES = {
     "SimulationOptions": "dunes.quantum.options",
     "parse_circuit": "dunes.quantum.parse",
     "SimulationResult": "dunes.quantum.result",
-    "simulate": "dunes.quantum.simulate",
-    "simulate_many": "dunes.quantum.simulate",
+    "simulate": "dunes.quantum.simulator",
+    "simulate_many": "dunes.quantum.simulator",
 }
 
 

@@ -80,3 +80,57 @@ def circuit_png(spec: CircuitSpec, path: Path) -> Path:
     figure.savefig(path, format="png", dpi=110)
     plt.close(figure)
     return path
+
+
+def sweep_png(
+    parameters: dict[str, list[float]],
+    values: dict[str, list[float]],
+    path: Path,
+) -> Path:
+    """A sweep's expectation values: a line per observable over one parameter, or a heatmap
+    (the first observable) over two parameters laid out as a grid.
+
+    Raises:
+        InvalidInputError: no observable, or more than two parameters to draw against.
+    """
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from dunes.errors import InvalidInputError
+
+    if not values:
+        raise InvalidInputError("a sweep plot draws expectation values: give -o OBSERVABLE")
+    names = list(parameters)
+    figure = Figure(figsize=(7, 4.5), layout="tight")
+    axes = figure.add_subplot()
+    if len(names) <= 1:
+        xs = parameters[names[0]] if names else list(range(len(next(iter(values.values())))))
+        for label, ys in values.items():
+            axes.plot(xs, ys, marker="." if len(xs) <= 60 else None, label=f"<{label}>")
+        axes.set_xlabel(names[0] if names else "binding")
+        axes.set_ylabel("expectation value")
+        axes.grid(alpha=0.3)
+        axes.legend()
+    elif len(names) == 2:
+        a, b = (np.unique(np.asarray(parameters[n])) for n in names)
+        label, ys = next(iter(values.items()))
+        if a.size * b.size != len(ys):
+            raise InvalidInputError(
+                "a heatmap needs the two parameters on a full grid (--param a=... --param b=...)"
+            )
+        image = axes.imshow(
+            np.asarray(ys).reshape(a.size, b.size),
+            origin="lower",
+            aspect="auto",
+            extent=(float(b[0]), float(b[-1]), float(a[0]), float(a[-1])),
+            cmap="viridis",
+        )
+        axes.set_xlabel(names[1])
+        axes.set_ylabel(names[0])
+        figure.colorbar(image, ax=axes, label=f"<{label}>")
+    else:
+        raise InvalidInputError(
+            f"a sweep plot draws against one or two parameters; this sweep has {len(names)}"
+        )
+    figure.savefig(path, dpi=110)
+    return path

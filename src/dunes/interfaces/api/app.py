@@ -24,6 +24,7 @@ from dunes.interfaces.api.routes import (
     maml,
     orchestrate,
     simulate,
+    sweep,
 )
 from dunes.orchestration import Orchestrator
 from dunes.services import Services
@@ -74,7 +75,18 @@ def create_app(
     app.state.gateway = gateway
     gateway.metrics.watch_jobs(gateway.count_jobs)
     problems.install(app)
-    for module in (health, orchestrate, jobs, simulate, agents, graph, maml, gpus, artifacts):
+    for module in (
+        health,
+        orchestrate,
+        jobs,
+        simulate,
+        sweep,
+        agents,
+        graph,
+        maml,
+        gpus,
+        artifacts,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     if settings.api.cors_origins:

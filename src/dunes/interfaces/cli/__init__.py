@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from dunes.interfaces.cli import agents, maml, mcp_cmd, quantum, runtime_cmd, serve
+from dunes.interfaces.cli import agents, maml, mcp_cmd, quantum, runtime_cmd, serve, sweep
 from dunes.interfaces.cli import graph as graph_cmd
 from dunes.interfaces.cli import jobs as jobs_cmd
 from dunes.interfaces.cli.common import guarded
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 app.command()(quantum.simulate)
 app.command()(quantum.gpus)
+app.command()(sweep.sweep)
 app.add_typer(agents.app, name="agents")
 app.add_typer(maml.app, name="maml")
 app.add_typer(graph_cmd.app, name="graph")

@@ -59,6 +59,7 @@ def create_server(
     server = DunesServer(services)
     for module in (tools_quantum, tools_jobs, tools_agents, tools_graph, tools_maml):
         module.register(server, services)
+    tools_quantum.register_sweep(server, services)
     resources.register(server, services)
     prompts.register(server, services)
     return server

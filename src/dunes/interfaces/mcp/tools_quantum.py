@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import threading
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import Field
 
 from dunes.constants import DEVICE_FORMS, MethodName
 from dunes.interfaces.mcp.deps import DEFAULT_TOP, Services, run_tool
+from dunes.interfaces.mcp.tools_maml import run_cancellable
 from dunes.quantum.result import SimulationResult
+from dunes.services import sweep as sweep_service
 from dunes.services.devices import DeviceReport, describe_devices
 from dunes.services.public import public_simulation
 from dunes.services.simulation import (
@@ -125,3 +128,60 @@ def register(server: MCPServer, services: Services) -> None:
     async def list_gpus() -> DeviceReport:
         """The devices this server can use (GPUs with free memory, the CPU) and the Aer build."""
         return await run_tool(describe_devices)
+
+
+def register_sweep(server: MCPServer, services: Services) -> None:
+    """Add ``sweep_circuit``: a parametric circuit over many bindings, with progress."""
+
+    @server.tool(
+        title="Sweep a parametric circuit",
+        annotations=ToolAnnotations(
+            read_only_hint=False,  # recorded in the provenance graph
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=False,
+        ),
+    )
+    async def sweep_circuit(
+        circuit: Annotated[
+            str,
+            Field(
+                min_length=1,
+                description="A circuit with named parameters: 'ry(theta, 0); rz(2*theta + phi, "
+                "1)', OpenQASM 3 with 'input float[64] theta;', or JSON gates.",
+            ),
+        ],
+        ctx: Context,
+        grid: Annotated[
+            list[str] | None,
+            Field(max_length=8, description="'theta=0:2*pi:101' or 'phi=0,0.5,1'; a grid."),
+        ] = None,
+        bindings: Annotated[
+            dict[str, list[float]] | None,
+            Field(description="Parameter -> values, one per binding (instead of grid)."),
+        ] = None,
+        observables: Annotated[
+            list[str], Field(max_length=64, description="Pauli strings: 'ZZ', 'Z0 X2'.")
+        ] = [],  # noqa: B006 - the SDK reads defaults from the signature; never mutated
+        shots: Annotated[int, Field(ge=0, le=100_000, description="Counts per binding.")] = 0,
+    ) -> sweep_service.SweepResult:
+        """Simulate the circuit for every binding in one batched run: expectation values per
+        binding in binding order (and counts when shots > 0). Progress is reported per chunk."""
+
+        def work(cancel: threading.Event, progress: Callable[[float, str], None]) -> Any:
+            if (bindings is None) == (grid is None):
+                from dunes.errors import InvalidInputError
+
+                raise InvalidInputError("give exactly one of grid or bindings", field="grid")
+            values = bindings if bindings is not None else sweep_service.grid(grid or [])
+            return sweep_service.run_sweep(
+                settings=services.settings,
+                circuit=circuit,
+                bindings=values,
+                observables=observables,
+                shots=shots,
+                progress=lambda done, total: progress(done / total, f"{done}/{total} bindings"),
+            )
+
+        result: sweep_service.SweepResult = await run_cancellable(work, ctx)
+        return result
