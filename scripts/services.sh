@@ -47,3 +47,9 @@ if command -v psql >/dev/null; then
     psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test" >/dev/null
   fi
 fi
+
+# The dashboard's tests drive a real browser: Debian's Chromium (a browser that downloads
+# itself cannot be fetched here), through Playwright's Python package.
+if ! command -v chromium >/dev/null; then
+  apt_install chromium
+fi

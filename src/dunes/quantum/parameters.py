@@ -113,6 +113,7 @@ def check_name(name: str) -> str:
 
 def _walk(node: ast.AST, values: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, int | float)  # checked by parse_expr
         return float(node.value)
     if isinstance(node, ast.Name):
         if node.id.lower() in CONSTANTS and node.id not in values:

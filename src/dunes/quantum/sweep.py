@@ -95,9 +95,9 @@ def parse_parametric(
         except json.JSONDecodeError as exc:
             raise CircuitSyntaxError(f"JSON: {exc.msg}", line=exc.lineno, column=exc.colno) from exc
     if "OPENQASM" in text or "qreg " in text or "qubit[" in text or "input " in text:
-        from dunes.quantum.qasm import _load, _with_include
+        from dunes.quantum.qasm import QasmVersion, _load, _with_include
 
-        version = "qasm2" if "OPENQASM 2" in text or "qreg " in text else "qasm3"
+        version: QasmVersion = "qasm2" if "OPENQASM 2" in text or "qreg " in text else "qasm3"
         if version == "qasm3" and "include" not in text:
             text = _with_include(text, version)
         return _from_qiskit(_load(text, version), num_qubits)
@@ -123,8 +123,8 @@ def _from_seed(text: str, num_qubits: int | None) -> ParametricCircuit:
         if name == "barrier":
             continue
         if name == "measure":
-            qubits = [read_index(a.text, a.place, "a qubit index") for a in args[:1]]
-            measured += qubits or [-1]
+            targets = [read_index(a.text, a.place, "a qubit index") for a in args[:1]]
+            measured += targets or [-1]
             continue
         if name in DIRECTIVES:
             raise place.rule(f"a sweep runs gates and final measurements; {name} is not one")
@@ -226,7 +226,7 @@ def _from_qiskit(circuit: Any, num_qubits: int | None) -> ParametricCircuit:
                 gates.append(Gate(name, targets, params))
                 continue
             definition = getattr(op, "definition", None)
-            if definition is None or depth > 16 or getattr(op, "blocks", ()):
+            if definition is None or depth > 16 or getattr(op, "blocks", None):
                 raise CircuitValidationError(
                     f"a sweep runs standard gates; {op.name} is not one", field="circuit"
                 )
@@ -429,9 +429,12 @@ def _apply(states: Any, n: int, qubits: tuple[int, ...], matrix: np.ndarray) -> 
 def _gate_matrix(gate: Gate, values: Mapping[str, np.ndarray], size: int) -> np.ndarray:
     if gate.name in PARAMETRIC and gate.params:
         args = [as_array(p.evaluate(values), size) for p in gate.params]
+        build = PARAMETRIC[gate.name]
         if all(p.constant for p in gate.params):
-            return PARAMETRIC[gate.name](*[a[:1] for a in args])[0]
-        return PARAMETRIC[gate.name](*args)
+            single: np.ndarray = build(*[a[:1] for a in args])[0]
+            return single
+        per_binding: np.ndarray = build(*args)
+        return per_binding
     return fixed_matrix(gate.name)
 
 
@@ -634,7 +637,8 @@ def _expectation(states: np.ndarray, probs: np.ndarray, label: str) -> np.ndarra
 
 def _popcount(values: np.ndarray, table: np.ndarray | None) -> np.ndarray:
     if table is not None:
-        return table[values]
+        looked_up: np.ndarray = table[values]
+        return looked_up
     counts = np.zeros_like(values)
     v = values.copy()
     while np.any(v):

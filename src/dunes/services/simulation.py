@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from dunes.config import Settings
 from dunes.constants import DEVICE_FORMS
@@ -190,3 +193,51 @@ def histogram_png(result: SimulationResult) -> bytes:
 
     with tempfile.TemporaryDirectory(prefix="dunes-plot-") as tmp:
         return draw(result, Path(tmp) / "histogram.png").read_bytes()
+
+
+class CircuitCheck(BaseModel):
+    """Whether a circuit text reads, and if not, where and why (for editors and forms)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    valid: bool
+    format: str | None = None
+    num_qubits: int | None = None
+    operations: int | None = None
+    error: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+def check_circuit(*, text: str) -> CircuitCheck:
+    """Parse ``text`` in any accepted notation; the parse error with its line when it fails."""
+    from dunes.errors import CircuitError, CircuitSyntaxError
+    from dunes.quantum.parse import detect_format
+
+    try:
+        spec = parse_circuit(text)
+    except CircuitSyntaxError as exc:
+        return CircuitCheck(valid=False, error=exc.detail, line=exc.line, column=exc.column)
+    except CircuitError as exc:
+        return CircuitCheck(valid=False, error=str(exc))
+    return CircuitCheck(
+        valid=True,
+        format=detect_format(text),
+        num_qubits=spec.num_qubits,
+        operations=len(spec.operations),
+    )
+
+
+_DRAWING = threading.Lock()
+
+
+def circuit_drawing_png(circuit: str) -> bytes:
+    """The circuit drawn with Qiskit's matplotlib drawer, as PNG bytes (one drawing at a time:
+    pyplot keeps global state)."""
+    import tempfile
+
+    from dunes.quantum.plots import circuit_png
+
+    spec = parse_circuit(circuit)
+    with _DRAWING, tempfile.TemporaryDirectory(prefix="dunes-draw-") as tmp:
+        return circuit_png(spec, Path(tmp) / "circuit.png").read_bytes()

@@ -17,6 +17,8 @@ from dunes.interfaces.api.metrics import MetricsMiddleware
 from dunes.interfaces.api.routes import (
     agents,
     artifacts,
+    circuits,
+    dashboard,
     gpus,
     graph,
     health,
@@ -75,17 +77,20 @@ def create_app(
     app.state.gateway = gateway
     gateway.metrics.watch_jobs(gateway.count_jobs)
     problems.install(app)
+    app.mount("/ui", dashboard.static_files(), name="ui")
     for module in (
         health,
         orchestrate,
         jobs,
         simulate,
         sweep,
+        circuits,
         agents,
         graph,
         maml,
         gpus,
         artifacts,
+        dashboard,
     ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)

@@ -135,6 +135,62 @@ async def list_jobs(
     return page
 
 
+@router.get(
+    "/stream",
+    summary="The job list as Server-Sent Events, sent again whenever it changes",
+    response_class=EventSourceResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "`event: jobs` (data: a JobPage) at once and after every change.",
+        }
+    },
+)
+async def stream_jobs(
+    request: Request,
+    gateway: GatewayDep,
+    _client: ClientDep,
+    status: Annotated[JobStatus | None, Query()] = None,
+    kind: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> EventSourceResponse:
+    async def pages() -> AsyncIterator[ServerSentEvent]:
+        last = None
+        while not await request.is_disconnected():
+            page = await gateway.run(
+                job_service.list_jobs,
+                services=gateway.services,
+                status=status,
+                kind=kind,
+                limit=limit,
+            )
+            body = page.model_dump_json()
+            if body != last:
+                last = body
+                yield ServerSentEvent(data=body, event="jobs")
+            await asyncio.sleep(0.5)
+
+    return EventSourceResponse(pages(), ping=15)
+
+
+@router.get(
+    "/{job_id}/circuit.png",
+    summary="The circuit of a job, drawn as a PNG",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "A PNG image"}},
+)
+async def job_circuit(job_id: JobId, gateway: GatewayDep, _client: ClientDep) -> Response:
+    from dunes.errors import InvalidInputError
+
+    result = await gateway.run(
+        job_service.job_result, services=gateway.services, job_id=job_id, origin="network"
+    )
+    if not result.circuit:
+        raise InvalidInputError(f"job {result.job_id} has no circuit (yet)", field="job_id")
+    png = await gateway.run(simulation_service.circuit_drawing_png, result.circuit)
+    return Response(png, media_type="image/png")
+
+
 @router.get("/{job_id}", summary="Where a job stands")
 async def get_job(job_id: JobId, gateway: GatewayDep, _client: ClientDep) -> Job:
     job = await gateway.run(job_service.get_job, services=gateway.services, job_id=job_id)
