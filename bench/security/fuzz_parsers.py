@@ -1,8 +1,9 @@
 """Hypothesis over every parser a request reaches: circuits (seed, OpenQASM 2 and 3, JSON),
-MAML documents, graph imports. A parser may refuse (a DunesError naming what is wrong); anything
-else (another exception, a hang) is a crash and is printed with its input.
+parametric circuits for sweeps, MAML documents, graph imports. A parser may refuse (a
+DunesError naming what is wrong); anything else (another exception, a hang) is a crash and is
+printed with its input.
 
-    python bench/security/fuzz_parsers.py --examples 2500     # per target, 4 targets
+    python bench/security/fuzz_parsers.py --examples 2000     # per target, 6 targets
 """
 
 from __future__ import annotations
@@ -228,12 +229,22 @@ def main() -> None:
     from dunes.config import get_settings
     from dunes.maml import validate_document
     from dunes.quantum import parse_circuit
+    from dunes.quantum.sweep import parse_parametric
 
     store = open_store(get_settings(data_dir=tempfile.mkdtemp(prefix="dunes-fuzz-")))
     targets = [
         ("seed notation", soup(SEED_PARTS), lambda t: parse_circuit(t)),
         ("OpenQASM 2/3", st.one_of(qasm_programs(), soup(QASM_PARTS)), lambda t: parse_circuit(t)),
         ("JSON gates", json_gates(), lambda t: parse_circuit(t)),
+        (
+            "sweep circuits",
+            st.one_of(
+                soup([*SEED_PARTS, "theta", "2*phi", "input float[64] t;"]),
+                json_gates(),
+                qasm_programs(),
+            ),
+            parse_parametric,
+        ),
         ("MAML", soup(MAML_PARTS), validate_document),
         ("graph import", graph_exports(), lambda t: import_text(store, t)),
     ]

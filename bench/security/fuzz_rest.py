@@ -48,6 +48,8 @@ def main() -> None:
     try:
         for result in schema.get_all_operations():
             operation = result.ok()
+            if operation.path.endswith("/stream"):
+                continue  # a stream without end: its own test follows it (the dashboard's)
             count = 0
 
             @given(case=operation.as_strategy())

@@ -126,3 +126,29 @@ def test_chunks_give_the_same_answers_as_one_pass() -> None:
     for label in ("ZZZ", "X0"):
         assert np.allclose(whole.expectation_values[label], small.expectation_values[label])
     assert "chunks of 7" in small.engine
+
+
+def test_the_aer_engine_gives_the_batched_answers() -> None:
+    circuit = parse_parametric("h(0); ry(a, 1); cx(0, 2); rzz(b, 1, 2); rx(a*b - pi/3, 0); measure")
+    rng = np.random.default_rng(4)
+    bindings = {"a": rng.uniform(0, 6, 6).tolist(), "b": rng.uniform(0, 6, 6).tolist()}
+    kw = {"observables": ["ZZZ", "X0", "Y1 Z2"], "probabilities": True}
+    batched = sweep(circuit, bindings, engine="batched", **kw)  # type: ignore[arg-type]
+    aer = sweep(circuit, bindings, engine="aer", **kw)  # type: ignore[arg-type]
+    assert "Aer" in aer.engine and "batched" in batched.engine
+    for label in kw["observables"]:  # type: ignore[union-attr]
+        assert np.allclose(
+            aer.expectation_values[label], batched.expectation_values[label], atol=EXACT
+        )
+    assert aer.probabilities is not None and batched.probabilities is not None
+    for mine, theirs in zip(batched.probabilities, aer.probabilities, strict=True):
+        assert set(mine) == set(theirs)
+        assert all(abs(mine[k] - theirs[k]) < EXACT for k in mine)
+    sampled = sweep(
+        parse_parametric("ry(a, 0); h(1); measure(0)"),
+        {"a": [0.0, np.pi]},
+        engine="aer",
+        shots=200,
+        seed=1,
+    )
+    assert sampled.counts == [{"0": 200}, {"1": 200}]
