@@ -36,6 +36,15 @@ IdArg = Annotated[str, typer.Argument(help="Node id or a unique prefix of one (l
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
+def short(node_id: str, width: int = 16) -> str:
+    """A node id for a table: agent runs keep their role whole (``validation:result@fb920bf9``),
+    other ids their first ``width`` characters (a unique prefix, as git shows commits)."""
+    role, at, job = node_id.partition("@")
+    if at:
+        return f"{role}@{job[:8]}"
+    return node_id[:width]
+
+
 def _summary(node: Node, width: int = 60) -> str:
     if node.label:
         text = node.label
@@ -69,7 +78,7 @@ def show(node_id: IdArg, as_json: JsonOpt = False) -> None:
     if links:
         table = Table("src", "relation", "dst", title="relations")
         for edge in links:
-            table.add_row(edge.src[:16], edge.relation, edge.dst[:16])
+            table.add_row(short(edge.src), edge.relation, short(edge.dst))
         console.print(table)
 
 
@@ -111,11 +120,11 @@ def render_lineage(found: Lineage) -> None:
             hops = f"↑{found.upstream[node.id]}"
         else:
             hops = f"↓{found.downstream[node.id]}"
-        table.add_row(hops, node.kind, node.id[:16], _summary(node))
+        table.add_row(hops, node.kind, short(node.id), _summary(node))
     console.print(table)
     if found.edges:
         console.print(
-            "\n".join(f"{e.src[:12]} {e.relation} {e.dst[:12]}" for e in found.edges),
+            "\n".join(f"{short(e.src, 12)} {e.relation} {short(e.dst, 12)}" for e in found.edges),
             highlight=False,
         )
 
@@ -153,7 +162,7 @@ def search(
         return
     table = Table("score", "kind", "id", "summary", title="most similar")
     for node, score in hits:
-        table.add_row(f"{score:.4f}", node.kind, node.id[:16], _summary(node))
+        table.add_row(f"{score:.4f}", node.kind, short(node.id), _summary(node))
     console.print(table)
 
 
@@ -172,7 +181,7 @@ def list_nodes(
     table = Table("created", "kind", "id", "summary", title="nodes (newest first)")
     for node in found:
         table.add_row(
-            node.created_at.strftime("%Y-%m-%d %H:%M:%S"), node.kind, node.id[:16], _summary(node)
+            node.created_at.strftime("%Y-%m-%d %H:%M:%S"), node.kind, short(node.id), _summary(node)
         )
     console.print(table)
 
