@@ -558,17 +558,10 @@ def sweep(
             counts_out += [_sample(row, shots, len(measured), rng) for row in marginal]
         if progress is not None:
             progress(stop, size)
-    return SweepOutput(
-        parameters={k: [float(v) for v in bindings[k]] for k in bindings},
-        expectation_values=expectations,
-        probabilities=probs_out,
-        counts=counts_out,
-        num_qubits=n,
-        bindings=size,
-        elapsed_s=time.perf_counter() - started,
-        engine=f"batched statevector (torch {device}, {_threads(device)}, chunks of "
-        f"{min(chunk, size)})",
+    engine = (
+        f"batched statevector (torch {device}, {_threads(device)}, chunks of {min(chunk, size)})"
     )
+    return _output(bindings, expectations, probs_out, counts_out, n, started, engine)
 
 
 def _aer_sweep(
@@ -640,15 +633,29 @@ def _aer_sweep(
                 counts_out.append({_bits(k, measured, n): int(c) for k, c in counts})
         if progress is not None:
             progress(stop, size)
+    engine = f"Aer parameter binding (statevector, cpu; from {AER_FROM_QUBITS} qubits)"
+    return _output(bindings, expectations, probs_out, counts_out, n, started, engine)
+
+
+def _output(
+    bindings: Mapping[str, Sequence[float]],
+    expectations: dict[str, list[float]],
+    probabilities: list[dict[str, float]] | None,
+    counts: list[dict[str, int]] | None,
+    num_qubits: int,
+    started: float,
+    engine: str,
+) -> SweepOutput:
+    size = len(next(iter(bindings.values()))) if bindings else 1
     return SweepOutput(
         parameters={k: [float(v) for v in bindings[k]] for k in bindings},
         expectation_values=expectations,
-        probabilities=probs_out,
-        counts=counts_out,
-        num_qubits=n,
+        probabilities=probabilities,
+        counts=counts,
+        num_qubits=num_qubits,
         bindings=size,
         elapsed_s=time.perf_counter() - started,
-        engine=f"Aer parameter binding (statevector, cpu; from {AER_FROM_QUBITS} qubits)",
+        engine=engine,
     )
 
 

@@ -100,6 +100,21 @@ def _real_stdio() -> bool:
         return False
 
 
+def job_progress(*, disable: bool = False) -> Any:
+    """The progress display of a job on stderr: its step, a bar, the share done, the time."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=disable,
+    )
+
+
 def lazy_import(name: str) -> ModuleType:
     """``name``, imported on first attribute access: ``dunes --help`` and argument errors answer
     without loading qiskit, torch or SQLAlchemy."""

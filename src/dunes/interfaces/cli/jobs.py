@@ -6,7 +6,6 @@ import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dunes.constants import ExecutorKind, JobStatus
@@ -15,6 +14,7 @@ from dunes.interfaces.cli.common import (
     INTERRUPTED,
     console,
     err_console,
+    job_progress,
     lazy_import,
     print_json,
     services,
@@ -125,14 +125,7 @@ def _follow(
     ``timeout`` s pass."""
     started = time.monotonic() if started is None else started
     seq, warned, last_check = 0, None, 0.0
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as progress:
+    with job_progress() as progress:
         bar = progress.add_task(f"job {job_id[:8]} queued", total=1.0)
         while True:
             look = job_service.poll_job(services=held, job_id=job_id, after_seq=seq)

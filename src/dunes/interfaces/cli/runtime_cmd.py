@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dunes.interfaces.cli.common import INTERRUPTED, console, err_console, print_json
+from dunes.interfaces.cli.common import (
+    INTERRUPTED,
+    console,
+    err_console,
+    job_progress,
+    print_json,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -93,23 +99,13 @@ def run_job(
     http: httpx.Client, request: dict[str, Any], *, timeout: float | None, follow: bool
 ) -> JobResult:
     """Submit a job to the runtime, show its steps, return its result; Ctrl-C cancels it."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from dunes.errors import JobError
     from dunes.orchestration import JobResult
 
     started = time.monotonic()
     job_id = answer(http.post("/v1/jobs", json=request))["job_id"]
     try:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=not follow,
-        ) as progress:
+        with job_progress(disable=not follow) as progress:
             bar = progress.add_task(f"job {job_id[:8]} queued", total=1.0)
             while True:
                 job = answer(http.get(f"/v1/jobs/{job_id}"))
