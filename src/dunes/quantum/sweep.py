@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -576,34 +576,15 @@ def _aer_sweep(
     started: float,
 ) -> SweepOutput:
     """The sweep through Aer's parameter binding: one circuit with Qiskit ``Parameter``s,
-    transpiled once, run over the bindings in a few calls (for progress)."""
-    from types import SimpleNamespace
-
-    from qiskit import QuantumCircuit, transpile
-    from qiskit.circuit import Parameter
-    from qiskit.quantum_info import SparsePauliOp
+    transpiled once (and kept for the next sweep of it), run over the bindings in a few calls
+    (for progress)."""
     from qiskit_aer import AerSimulator
 
-    from dunes.quantum.circuit import _append
-
-    names = circuit.parameters
-    symbols = {name: Parameter(name) for name in names}
     n = circuit.num_qubits
-    qc = QuantumCircuit(n, n if shots else 0)
-    for gate in circuit.gates:
-        values = tuple(p.evaluate(symbols) for p in gate.params)
-        # _append reads name, qubits, params and clbits; Parameters stand in for the numbers.
-        symbolic = SimpleNamespace(name=gate.name, qubits=gate.qubits, params=values, clbits=())
-        _append(qc, symbolic)  # type: ignore[arg-type]
-    for text, label in labels.items():
-        qc.save_expectation_value(SparsePauliOp(label), range(n), label=f"ev:{text}")
-    if probabilities:
-        qc.save_probabilities_dict(label="probabilities")
+    names = circuit.parameters
     measured = list(circuit.measured or range(n))
-    if shots:
-        qc.measure(measured, measured)
+    compiled = _aer_program(circuit, tuple(labels.items()), probabilities, bool(shots))
     simulator = AerSimulator(method="statevector")
-    compiled = transpile(qc, simulator)
     parameters = {p.name: p for p in compiled.parameters}
     expectations: dict[str, list[float]] = {text: [] for text in labels}
     probs_out: list[dict[str, float]] | None = [] if probabilities else None
@@ -635,6 +616,41 @@ def _aer_sweep(
             progress(stop, size)
     engine = f"Aer parameter binding (statevector, cpu; from {AER_FROM_QUBITS} qubits)"
     return _output(bindings, expectations, probs_out, counts_out, n, started, engine)
+
+
+@lru_cache(maxsize=32)
+def _aer_program(
+    circuit: ParametricCircuit,
+    labels: tuple[tuple[str, str], ...],
+    probabilities: bool,
+    sampled: bool,
+) -> Any:
+    """The circuit with Qiskit ``Parameter``s and its save instructions, transpiled for Aer."""
+    from types import SimpleNamespace
+
+    from qiskit import QuantumCircuit, transpile
+    from qiskit.circuit import Parameter
+    from qiskit.quantum_info import SparsePauliOp
+    from qiskit_aer import AerSimulator
+
+    from dunes.quantum.circuit import _append
+
+    n = circuit.num_qubits
+    symbols = {name: Parameter(name) for name in circuit.parameters}
+    qc = QuantumCircuit(n, n if sampled else 0)
+    for gate in circuit.gates:
+        values = tuple(p.evaluate(symbols) for p in gate.params)
+        # _append reads name, qubits, params and clbits; Parameters stand in for the numbers.
+        symbolic = SimpleNamespace(name=gate.name, qubits=gate.qubits, params=values, clbits=())
+        _append(qc, symbolic)  # type: ignore[arg-type]
+    for text, label in labels:
+        qc.save_expectation_value(SparsePauliOp(label), range(n), label=f"ev:{text}")
+    if probabilities:
+        qc.save_probabilities_dict(label="probabilities")
+    if sampled:
+        measured = list(circuit.measured or range(n))
+        qc.measure(measured, measured)
+    return transpile(qc, AerSimulator(method="statevector"))
 
 
 def _output(
