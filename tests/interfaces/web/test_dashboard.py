@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.interfaces.api.conftest import serve
-from tests.orchestration.helpers import slow_circuit
+from tests.orchestration.helpers import poll, slow_circuit
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -65,7 +65,12 @@ def test_submit_a_task_watch_it_succeed_and_open_its_lineage(page, tmp_path: Pat
     assert "|1111⟩" in page.locator("#main").inner_text()
     shot(page, "job-succeeded", tmp_path)
     page.get_by_role("link", name="Open its lineage").click()
-    page.wait_for_function("window.dunesGraph && window.dunesGraph.nodes().length > 3")
+    # Polled from here: the page's CSP forbids the eval wait_for_function would use in it.
+    poll(
+        lambda: page.evaluate("() => window.dunesGraph ? window.dunesGraph.nodes().length : 0") > 3,
+        timeout=30,
+        what="the lineage to be drawn",
+    )
     page.evaluate("window.dunesGraph.nodes('[root = 1]').emit('tap')")
     page.locator("#node-info h2").get_by_text("job").wait_for()
     shot(page, "lineage", tmp_path)
