@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -87,19 +86,6 @@ def wait_for_job(
     return public_job_result(result, origin=origin)
 
 
-def follow_job(
-    *,
-    services: Services,
-    job_id: str,
-    after_seq: int = 0,
-    timeout: float | None = None,
-) -> Iterator[JobEvent]:
-    """The job's events after ``after_seq`` as they happen, until it ends or ``timeout`` s pass
-    (the caller tells the two apart with ``get_job``)."""
-    full = resolve_job_id(services=services, job_id=job_id)
-    yield from services.orchestrator.events(full, after_seq=after_seq, follow=True, timeout=timeout)
-
-
 def job_events(*, services: Services, job_id: str, after_seq: int = 0) -> list[JobEvent]:
     """The events recorded so far."""
     full = resolve_job_id(services=services, job_id=job_id)
@@ -131,21 +117,6 @@ def list_jobs(
         offset=offset,
         next_offset=offset + limit if len(jobs) == limit else None,
     )
-
-
-class Deadline:
-    """Seconds left until a moment, for loops that wait in small steps."""
-
-    def __init__(self, seconds: float | None) -> None:
-        self.at = None if seconds is None else time.monotonic() + seconds
-
-    @property
-    def left(self) -> float | None:
-        return None if self.at is None else max(self.at - time.monotonic(), 0.0)
-
-    @property
-    def passed(self) -> bool:
-        return self.at is not None and time.monotonic() >= self.at
 
 
 class JobProgress(BaseModel):
