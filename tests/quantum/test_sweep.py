@@ -152,3 +152,12 @@ def test_the_aer_engine_gives_the_batched_answers() -> None:
         seed=1,
     )
     assert sampled.counts == [{"0": 200}, {"1": 200}]
+
+
+def test_a_sweep_refuses_what_the_circuit_readers_refuse() -> None:
+    with pytest.raises(CircuitValidationError, match="more than 65536 qubits"):
+        parse_parametric("OPENQASM 3.0;\ninput float[64] t;\nqubit[999999999] q;\nrx(t) q[0];\n")
+    lines = ["OPENQASM 2.0;", 'include "qelib1.inc";', "gate g0 a { h a; }"]
+    lines += [f"gate g{i} a {{ g{i - 1} a; g{i - 1} a; }}" for i in range(1, 40)]
+    with pytest.raises(CircuitValidationError, match="expands to"):
+        parse_parametric("\n".join([*lines, "qreg q[1];", "g39 q[0];"]))

@@ -41,10 +41,22 @@ def parse_qasm(
         CircuitSyntaxError: with the line and column Qiskit names.
         CircuitValidationError: it reads, but dunes cannot represent it.
     """
+    circuit = load_qasm(text, version)
+    return from_qiskit(circuit, num_qubits=num_qubits, name=name)
+
+
+def load_qasm(text: str, version: QasmVersion) -> Any:
+    """The Qiskit circuit of OpenQASM text as found in the wild (a byte order mark, a missing
+    standard include), after refusing registers larger than any circuit.
+
+    Raises:
+        CircuitSyntaxError: with the line and column Qiskit names.
+        CircuitValidationError: the registers are too large.
+    """
     text = text.removeprefix("\ufeff")
     _check_register_sizes(text, version)
     try:
-        circuit = _load(text, version)
+        return _load(text, version)
     except CircuitSyntaxError as first:
         # A file that forgot the standard include: read it as if it were there.
         missing = _UNDEFINED_GATE.search(first.message)
@@ -52,10 +64,9 @@ def parse_qasm(
         if not gate or "include" in text or canonical_name(gate) is None:
             raise
         try:
-            circuit = _load(_with_include(text, version), version)
+            return _load(_with_include(text, version), version)
         except CircuitSyntaxError:
             raise first from None
-    return from_qiskit(circuit, num_qubits=num_qubits, name=name)
 
 
 _REGISTER = re.compile(
@@ -220,6 +231,19 @@ def from_qiskit(
         )
     qubit_index = {bit: i for i, bit in enumerate(circuit.qubits)}
     clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}
+    check_expansion(circuit)
+    converter = _Converter()
+    ops = converter.block(circuit, qubit_index, clbit_index, depth=0, top=True)
+    phase = converter.global_phase + _float_param(circuit.global_phase, "global phase")
+    return make_spec(width, circuit.num_clbits, ops, name or circuit.name, global_phase=phase)
+
+
+def check_expansion(circuit: Any) -> None:
+    """Refuse a circuit whose gates expand past ``MAX_OPERATIONS`` before expanding them.
+
+    Raises:
+        CircuitValidationError: says how many operations it would become.
+    """
     size = _expanded_size(circuit, {}, depth=0)
     if size > MAX_OPERATIONS:
         raise CircuitValidationError(
@@ -228,10 +252,6 @@ def from_qiskit(
             "with fewer nested definitions",
             field="circuit",
         )
-    converter = _Converter()
-    ops = converter.block(circuit, qubit_index, clbit_index, depth=0, top=True)
-    phase = converter.global_phase + _float_param(circuit.global_phase, "global phase")
-    return make_spec(width, circuit.num_clbits, ops, name or circuit.name, global_phase=phase)
 
 
 def _expanded_size(circuit: Any, memo: dict[tuple[str, int, int], int], *, depth: int) -> int:

@@ -25,6 +25,7 @@ from dunes.quantum.circuit import MAX_CIRCUIT_QUBITS
 from dunes.quantum.gates import DIRECTIVES, GATES, canonical_name, signature, suggest
 from dunes.quantum.observables import pauli_label
 from dunes.quantum.parameters import Expr, as_array, number, parse_expr
+from dunes.quantum.parse import detect_format
 
 #: The most qubits the batched statevector holds (2**n amplitudes per binding).
 MAX_SWEEP_QUBITS = 26
@@ -102,13 +103,11 @@ def parse_parametric(
             return _from_json(json.loads(text), num_qubits)
         except json.JSONDecodeError as exc:
             raise CircuitSyntaxError(f"JSON: {exc.msg}", line=exc.lineno, column=exc.colno) from exc
-    if "OPENQASM" in text or "qreg " in text or "qubit[" in text or "input " in text:
-        from dunes.quantum.qasm import QasmVersion, _load, _with_include
+    notation = detect_format(text)
+    if notation in ("qasm2", "qasm3"):
+        from dunes.quantum.qasm import load_qasm
 
-        version: QasmVersion = "qasm2" if "OPENQASM 2" in text or "qreg " in text else "qasm3"
-        if version == "qasm3" and "include" not in text:
-            text = _with_include(text, version)
-        return _from_qiskit(_load(text, version), num_qubits)
+        return _from_qiskit(load_qasm(text, notation), num_qubits)
     return _from_seed(text, num_qubits)
 
 
@@ -215,6 +214,9 @@ def _real(value: Any, index: int) -> float:
 
 
 def _from_qiskit(circuit: Any, num_qubits: int | None) -> ParametricCircuit:
+    from dunes.quantum.qasm import check_expansion
+
+    check_expansion(circuit)
     index = {bit: i for i, bit in enumerate(circuit.qubits)}
     gates: list[Gate] = []
     measured: list[int] = []
