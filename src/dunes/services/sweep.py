@@ -14,12 +14,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from dunes.config import Settings
-from dunes.errors import InvalidInputError
+from dunes.errors import CircuitError, InvalidInputError
 from dunes.quantum.parameters import check_name, parse_expr
 from dunes.quantum.sweep import DEFAULT_MEMORY_BYTES, ParametricCircuit, parse_parametric, sweep
 
 #: Most bindings one sweep may run (more belongs in several sweeps).
 MAX_BINDINGS = 1_000_000
+#: Most bindings one network request (REST, MCP) may carry; more belongs in several requests.
+MAX_REQUEST_BINDINGS = 100_000
 Progress = Callable[[int, int], None]
 
 
@@ -44,7 +46,7 @@ class SweepResult(BaseModel):
     recorded: dict[str, str] | None = Field(None, description="Graph nodes of the sweep.")
 
 
-def grid(specs: Sequence[str]) -> dict[str, list[float]]:
+def grid_bindings(specs: Sequence[str]) -> dict[str, list[float]]:
     """Bindings from ``name=START:STOP:COUNT`` (both ends included; pi, tau and arithmetic
     allowed) or ``name=v1,v2,...``; several names make a grid (the first varies slowest).
 
@@ -96,12 +98,28 @@ def _values(name: str, text: str) -> list[float]:
                 raise InvalidInputError(f"--param {name}: COUNT must be 1..{MAX_BINDINGS}")
             return [float(v) for v in np.linspace(start, stop, count)]
         return [number(part) for part in text.split(",") if part.strip()]
-    except (ValueError, InvalidInputError) as exc:
-        if isinstance(exc, InvalidInputError):
-            raise
+    except (ValueError, ArithmeticError, CircuitError) as exc:  # a count, 1/0, a bad expression
         raise InvalidInputError(f"--param {name}={text}: {exc}", field="param") from exc
-    except Exception as exc:  # a CircuitSyntaxError from the expression reader
-        raise InvalidInputError(f"--param {name}={text}: {exc}", field="param") from exc
+
+
+def request_bindings(
+    *, grid: Sequence[str] | None, bindings: Mapping[str, list[float]] | None, limit: int
+) -> Mapping[str, list[float]]:
+    """The bindings a network request gives: exactly one of a grid or explicit values, at most
+    ``limit`` of them.
+
+    Raises:
+        InvalidInputError: both or neither given, or too many bindings.
+    """
+    if (bindings is None) == (grid is None):
+        raise InvalidInputError("give exactly one of bindings or grid", field="bindings")
+    values = bindings if bindings is not None else grid_bindings(grid or [])
+    count = len(next(iter(values.values()))) if values else 1
+    if count > limit:
+        raise InvalidInputError(
+            f"{count:,} bindings; at most {limit:,} per request", field="bindings"
+        )
+    return values
 
 
 def read_bindings(path: Path, *, names: Sequence[str] = ()) -> dict[str, list[float]]:
@@ -179,9 +197,12 @@ def run_sweep(
         memory_bytes=DEFAULT_MEMORY_BYTES,
         progress=progress,
     )
-    text = circuit if isinstance(circuit, str) else json.dumps(circuit, default=str)
+    if isinstance(circuit, ParametricCircuit):
+        text = "(parametric circuit)"
+    else:
+        text = circuit if isinstance(circuit, str) else json.dumps(circuit)
     result = SweepResult(
-        circuit=text if not isinstance(circuit, ParametricCircuit) else "(parametric circuit)",
+        circuit=text,
         num_qubits=out.num_qubits,
         parameters=out.parameters,
         expectation_values=out.expectation_values,

@@ -57,7 +57,7 @@ def sweep(
     from dunes.services.simulation import read_circuit_source
 
     settings = get_settings()
-    values = sweep_service.grid(param or [])
+    values = sweep_service.grid_bindings(param or [])
     if bindings is not None:
         if values:
             raise InvalidInputError("give --param or --bindings, not both", field="bindings")

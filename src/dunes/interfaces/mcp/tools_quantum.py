@@ -169,11 +169,9 @@ def register_sweep(server: MCPServer, services: Services) -> None:
         binding in binding order (and counts when shots > 0). Progress is reported per chunk."""
 
         def work(cancel: threading.Event, progress: Callable[[float, str], None]) -> Any:
-            if (bindings is None) == (grid is None):
-                from dunes.errors import InvalidInputError
-
-                raise InvalidInputError("give exactly one of grid or bindings", field="grid")
-            values = bindings if bindings is not None else sweep_service.grid(grid or [])
+            values = sweep_service.request_bindings(
+                grid=grid, bindings=bindings, limit=sweep_service.MAX_REQUEST_BINDINGS
+            )
             return sweep_service.run_sweep(
                 settings=services.settings,
                 circuit=circuit,

@@ -14,9 +14,6 @@ from dunes.services.sweep import SweepResult
 
 router = APIRouter(prefix="/v1/sweep", tags=["simulate"], responses=PROBLEM_RESPONSES)
 
-#: Bindings one request may carry; more belongs in several requests.
-MAX_REQUEST_BINDINGS = 100_000
-
 
 class SweepRequest(BaseModel):
     """A circuit with named parameters and their values (explicit, or a grid)."""
@@ -51,18 +48,9 @@ class SweepRequest(BaseModel):
 
 @router.post("", summary="Simulate a parametric circuit for every binding at once")
 async def sweep(gateway: GatewayDep, _client: ClientDep, request: SweepRequest) -> SweepResult:
-    from dunes.errors import InvalidInputError
-
-    if (request.bindings is None) == (request.grid is None):
-        raise InvalidInputError("give exactly one of bindings or grid", field="bindings")
-    values = (
-        request.bindings if request.bindings is not None else sweep_service.grid(request.grid or [])
+    values = sweep_service.request_bindings(
+        grid=request.grid, bindings=request.bindings, limit=sweep_service.MAX_REQUEST_BINDINGS
     )
-    count = len(next(iter(values.values()))) if values else 1
-    if count > MAX_REQUEST_BINDINGS:
-        raise InvalidInputError(
-            f"{count:,} bindings; at most {MAX_REQUEST_BINDINGS:,} per request", field="bindings"
-        )
     return await gateway.run(
         sweep_service.run_sweep,
         settings=gateway.settings,
