@@ -755,9 +755,8 @@ def _expectation(states: np.ndarray, probs: np.ndarray, label: str) -> np.ndarra
             sign_mask |= 1 << q
         if letter == "Y":
             ys += 1
-    parity = np.array([bin(i).count("1") & 1 for i in range(1 << n)]) if n <= 12 else None
     bits = index & sign_mask
-    signs = 1.0 - 2.0 * (_popcount(bits, parity) & 1)
+    signs = 1.0 - 2.0 * (_popcount(bits) & 1)
     if flip == 0:
         result: np.ndarray = probs @ signs
         return result
@@ -767,15 +766,13 @@ def _expectation(states: np.ndarray, probs: np.ndarray, label: str) -> np.ndarra
     return values
 
 
-def _popcount(values: np.ndarray, table: np.ndarray | None) -> np.ndarray:
-    if table is not None:
-        looked_up: np.ndarray = table[values]
-        return looked_up
+def _popcount(values: np.ndarray) -> np.ndarray:
+    """Set bits of each value, one pass per bit (n passes for n-qubit indices)."""
     counts = np.zeros_like(values)
-    v = values.copy()
-    while np.any(v):
-        counts += v & 1
-        v >>= 1
+    remaining = values.copy()
+    while np.any(remaining):
+        counts += remaining & 1
+        remaining >>= 1
     return counts
 
 
