@@ -1,13 +1,26 @@
-"""The top-amplitude search used for big states agrees with a plain sort, ties included."""
+"""Big states: the top-amplitude search agrees with a plain sort (ties included), and the\nartifact writer round-trips on every path."""
 
 from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dunes.quantum.result import probabilities_of, top_amplitudes, top_indices
+from dunes.quantum.result import (
+    DIRECT_ALIGN,
+    DIRECT_MIN_BYTES,
+    load_array,
+    probabilities_of,
+    top_amplitudes,
+    top_indices,
+    write_array,
+)
 
 
 def reference(values: np.ndarray, k: int) -> list[int]:
@@ -48,3 +61,28 @@ def test_top_amplitudes_of_a_state() -> None:
     assert top[0].amplitude == pytest.approx((state[top[0].index].real, state[top[0].index].imag))
     single = probabilities_of(state.astype(np.complex64))
     assert single.dtype == np.float32 and np.allclose(single, probabilities, atol=1e-6)
+
+
+@pytest.mark.parametrize("qubits", [3, 17, 21])
+@pytest.mark.parametrize("where", ["disk", "tmpfs"])
+def test_write_array_round_trips_on_every_path(tmp_path: Path, qubits: int, where: str) -> None:
+    """Small states through the page cache, big ones through direct I/O (its aligned header),
+    and tmpfs, where direct I/O may be refused: numpy reads each back, the sha256 is the data's."""
+    directory = tmp_path if where == "disk" else Path("/dev/shm") / tmp_path.name
+    if where == "tmpfs" and not Path("/dev/shm").is_dir():
+        pytest.skip("no /dev/shm here")
+    rng = np.random.default_rng(qubits)
+    state = rng.standard_normal(2**qubits) + 1j * rng.standard_normal(2**qubits)
+    try:
+        artifact = write_array(state, directory)
+        assert artifact.sha256 == hashlib.sha256(state.tobytes()).hexdigest()
+        assert np.array_equal(load_array(artifact), state)
+        assert np.array_equal(np.load(artifact.path, mmap_mode="r"), state)
+        header = os.path.getsize(artifact.path) - state.nbytes
+        assert header == (DIRECT_ALIGN if state.nbytes >= DIRECT_MIN_BYTES else 128) or (
+            where == "tmpfs" and header == 128
+        )
+        assert not list(directory.glob(".*.tmp.npy"))
+    finally:
+        if where == "tmpfs":
+            shutil.rmtree(directory, ignore_errors=True)

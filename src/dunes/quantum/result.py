@@ -213,14 +213,50 @@ def write_array(array: np.ndarray, directory: Path, *, kind: str = "statevector"
     """Write ``array`` as ``<sha256>.npy`` under ``directory`` (content addressed).
 
     One pass over the array, chunk by chunk: no copy of a big state. Each chunk is hashed on a
-    second thread while it is written (hashlib lets go of the GIL), so the two overlap.
+    second thread while it is written (hashlib lets go of the GIL), so the two overlap. Big
+    arrays bypass the page cache (``O_DIRECT``, through a page-aligned bounce buffer): a state
+    of gigabytes otherwise runs into the kernel's dirty-page limit and is written two to three
+    times slower; where the file system refuses direct I/O the file is written through the cache.
     """
     directory.mkdir(parents=True, exist_ok=True)
     data = np.ascontiguousarray(array)
-    digest = hashlib.sha256()
-    tmp = directory / f".{os.getpid()}-{threading.get_ident()}.tmp.npy"
     raw = memoryview(data.reshape(-1).data).cast("B")
-    step = CHUNK * data.itemsize
+    tmp = directory / f".{os.getpid()}-{threading.get_ident()}.tmp.npy"
+    digest = None
+    if len(raw) >= DIRECT_MIN_BYTES and len(raw) % DIRECT_ALIGN == 0:
+        digest = _write_direct(tmp, _aligned_npy_header(data), raw)
+    if digest is None:
+        digest = _write_buffered(tmp, data, raw)
+    path = directory / f"{digest}.npy"
+    if path.exists():
+        tmp.unlink()
+    else:
+        tmp.replace(path)
+    return Artifact(
+        kind=kind, path=str(path), sha256=digest, shape=data.shape, dtype=str(data.dtype)
+    )
+
+
+#: Direct I/O wants offsets, sizes and buffers aligned to the device's block (4 KiB covers all).
+DIRECT_ALIGN = 4096
+#: Below this an array is written through the page cache (direct I/O pays off for big states).
+DIRECT_MIN_BYTES = 16 << 20
+
+
+def _aligned_npy_header(data: np.ndarray) -> bytes:
+    """The ``.npy`` 1.0 header, padded with spaces to ``DIRECT_ALIGN`` bytes so that the data
+    that follows starts on a block (NumPy reads any padding)."""
+    info = np.lib.format.header_data_from_array_1_0(data)
+    text = repr({k: info[k] for k in sorted(info)}).encode("latin1")
+    pad = DIRECT_ALIGN - 10 - len(text) - 1
+    return (
+        b"\x93NUMPY\x01\x00" + (DIRECT_ALIGN - 10).to_bytes(2, "little") + text + b" " * pad + b"\n"
+    )
+
+
+def _write_buffered(tmp: Path, data: np.ndarray, raw: memoryview) -> str:
+    digest = hashlib.sha256()
+    step = CHUNK * 16
     with open(tmp, "wb") as handle, ThreadPoolExecutor(1, "dunes-hash") as hasher:
         np.lib.format.write_array_header_1_0(handle, np.lib.format.header_data_from_array_1_0(data))
         hashing: Future[None] | None = None
@@ -232,18 +268,45 @@ def write_array(array: np.ndarray, directory: Path, *, kind: str = "statevector"
             handle.write(piece)
         if hashing is not None:
             hashing.result()
-    path = directory / f"{digest.hexdigest()}.npy"
-    if path.exists():
-        tmp.unlink()
-    else:
-        tmp.replace(path)
-    return Artifact(
-        kind=kind,
-        path=str(path),
-        sha256=digest.hexdigest(),
-        shape=data.shape,
-        dtype=str(data.dtype),
-    )
+    return digest.hexdigest()
+
+
+def _write_direct(tmp: Path, header: bytes, raw: memoryview) -> str | None:
+    """Write through ``O_DIRECT``; None when the file system refuses it (nothing is left)."""
+    import mmap
+
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_DIRECT", 0)
+    if flags & getattr(os, "O_DIRECT", 0) == 0:
+        return None
+    step = CHUNK * 16
+    try:
+        fd = os.open(tmp, flags, 0o600)
+    except OSError:
+        return None
+    digest = hashlib.sha256()
+    buffers = [mmap.mmap(-1, step), mmap.mmap(-1, step)]  # page aligned; freed with the last view
+    try:
+        with ThreadPoolExecutor(1, "dunes-hash") as hasher:
+            buffers[0][: len(header)] = header
+            os.pwrite(fd, memoryview(buffers[0])[: len(header)], 0)
+            hashing: Future[None] | None = None
+            for i, start in enumerate(range(0, len(raw), step)):
+                piece = raw[start : start + step]
+                buffer = memoryview(buffers[i % 2])[: len(piece)]
+                buffer[:] = piece
+                if hashing is not None:
+                    hashing.result()
+                hashing = hasher.submit(digest.update, buffer)
+                if os.pwrite(fd, buffer, len(header) + start) != len(piece):
+                    raise OSError("short write")
+            if hashing is not None:
+                hashing.result()
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return None
+    finally:
+        os.close(fd)
+    return digest.hexdigest()
 
 
 def load_array(artifact: Artifact) -> np.ndarray:
