@@ -222,20 +222,35 @@ class Orchestrator:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                record = store.get_job(job_id)
-                where = f" at step '{record.step}'" if record.step else ""
-                if record.status == "queued":
-                    where = " (no worker has taken it yet)"
-                raise JobError(
-                    f"job {job_id} is still {record.status}{where} after {limit:g} s; "
-                    f"give it more time with `dunes jobs wait {job_id} --timeout SECONDS`"
-                )
+                raise self.still_waiting(job_id, limit)
             done = executor.wait(job_id, min(remaining, 0.05))
             if isinstance(done, JobResult):
                 return done
             record = store.get_job(job_id)
             if record.status in TERMINAL_STATUSES:
                 return to_result(record)
+
+    def why_waiting(self, job: Job) -> str | None:
+        """Why a queued job is not starting (no worker for its queue), with the command that
+        starts one; None when it is not queued or a worker will take it."""
+        if job.status != "queued":
+            return None
+        device = job.input.get("device") if isinstance(job.input, dict) else None
+        return self.executor.stalled(device if isinstance(device, str) else None)
+
+    def still_waiting(self, job_id: str, waited_s: float) -> JobError:
+        """The error for a job not done after ``waited_s``: where it stands (or why no worker
+        takes it) and how to follow or cancel it; the job goes on."""
+        job = self.status(job_id)
+        where = f" at step '{job.step}'" if job.step else ""
+        if job.status == "queued":
+            where = f" ({self.why_waiting(job) or 'no worker has taken it yet'})"
+        short = job_id[:12]
+        return JobError(
+            f"job {job_id} is still {job.status}{where} after {waited_s:.0f} s; it goes on: "
+            f"follow it with `dunes jobs wait {short} --timeout SECONDS` or cancel it with "
+            f"`dunes jobs cancel {short}`"
+        )
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a queued or running job; a finished job is returned unchanged.

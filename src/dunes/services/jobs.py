@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -144,10 +145,101 @@ def poll_job(*, services: Services, job_id: str, after_seq: int = 0) -> JobProgr
 def why_waiting(*, services: Services, job: Job) -> str | None:
     """Why a queued job is not starting (no worker for its queue), with the command that
     starts one; None when it is not queued or a worker will take it."""
-    if job.status != "queued":
-        return None
-    device = job.input.get("device") if isinstance(job.input, dict) else None
-    return services.orchestrator.executor.stalled(device if isinstance(device, str) else None)
+    return services.orchestrator.why_waiting(job)
+
+
+def still_waiting(*, services: Services, job_id: str, waited_s: float) -> JobError:
+    """The error for a job still going after ``waited_s``: where it stands, why no worker
+    takes it, and the commands that follow or cancel it."""
+    full = resolve_job_id(services=services, job_id=job_id)
+    return services.orchestrator.still_waiting(full, waited_s)
+
+
+class JobUpdate(BaseModel):
+    """One look while following a job: new events, the job, why it waits (when queued past
+    ``JobWatch.stall_check_s`` with no worker for it), and whether the follower's time is up."""
+
+    model_config = ConfigDict(frozen=True)
+
+    events: list[JobEvent]
+    job: Job
+    waiting: str | None = None
+    timed_out: bool = False
+
+    @property
+    def last(self) -> bool:
+        """Nothing follows this look: the job is done or the time is up."""
+        return self.job.done or self.timed_out
+
+
+class JobWatch:
+    """Following one job, for every follower (the CLI's bar, Server-Sent Events, MCP progress):
+    each ``look`` polls once; ``delay`` is the pause before the next (short while events come,
+    then up to a quarter of a second)."""
+
+    stall_check_s = 2.0
+
+    def __init__(
+        self, *, services: Services, job_id: str, after_seq: int = 0, timeout: float | None = None
+    ) -> None:
+        self.services = services
+        self.job_id = resolve_job_id(services=services, job_id=job_id)
+        self.seq = after_seq
+        self.timeout = timeout
+        self.started = time.monotonic()
+        self.delay = 0.02
+        self._checked = 0.0
+
+    def look(self) -> JobUpdate:
+        progress = poll_job(services=self.services, job_id=self.job_id, after_seq=self.seq)
+        if progress.events:
+            self.seq = progress.events[-1].seq
+        now = time.monotonic()
+        elapsed = now - self.started
+        waiting = None
+        queued = progress.job.status == "queued" and elapsed >= self.stall_check_s
+        if queued and now - self._checked >= 1.0:
+            self._checked = now
+            waiting = why_waiting(services=self.services, job=progress.job)
+        self.delay = 0.02 if progress.events else min(self.delay * 1.5, 0.25)
+        return JobUpdate(
+            events=progress.events,
+            job=progress.job,
+            waiting=waiting,
+            timed_out=self.timeout is not None and elapsed >= self.timeout,
+        )
+
+
+def watch_job(
+    *, services: Services, job_id: str, after_seq: int = 0, timeout: float | None = None
+) -> Iterator[JobUpdate]:
+    """Follow a job until it is done or ``timeout`` s pass (the last update says which)."""
+    watch = JobWatch(services=services, job_id=job_id, after_seq=after_seq, timeout=timeout)
+    while True:
+        update = watch.look()
+        yield update
+        if update.last:
+            return
+        time.sleep(watch.delay)
+
+
+async def watch_job_async(
+    *, services: Services, job_id: str, after_seq: int = 0, timeout: float | None = None
+) -> AsyncIterator[JobUpdate]:
+    """``watch_job`` for an event loop: each look runs on a worker thread."""
+    import anyio
+    import anyio.to_thread
+
+    def start() -> JobWatch:
+        return JobWatch(services=services, job_id=job_id, after_seq=after_seq, timeout=timeout)
+
+    watch = await anyio.to_thread.run_sync(start)
+    while True:
+        update = await anyio.to_thread.run_sync(watch.look)
+        yield update
+        if update.last:
+            return
+        await anyio.sleep(watch.delay)
 
 
 def job_simulation(result: JobResult, index: int | None = None) -> SimulationResult:

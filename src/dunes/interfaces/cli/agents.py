@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from dunes.constants import Role
 from dunes.interfaces.cli.common import console, err_console, print_json, services
-
-if TYPE_CHECKING:
-    pass
 
 app = typer.Typer(help="The four agents: plan a circuit, run one role, show placement.")
 
@@ -48,12 +45,12 @@ def plan(
 ) -> None:
     """Plan a circuit for a task (planner + extraction); exit 1 when no family fits."""
     from dunes.config import get_settings
-    from dunes.interfaces.cli.runtime_cmd import answer, warm_client
+    from dunes.services.runtime import warm_client
 
-    http = warm_client(get_settings(), None)
-    if http is not None:  # the warm runtime: the models are loaded there
-        with http:
-            data = answer(http.post("/v1/agents/planner", json={"text": text}))
+    warm = warm_client(get_settings(), None)
+    if warm is not None:  # the warm runtime: the models are loaded there
+        with warm:
+            data = warm.plan(text)
     else:
         from dunes.services import agents as agent_service
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dunes.services import Services
     from dunes.services import health as health_service
     from dunes.services import jobs as job_service
+    from dunes.services.runtime import RuntimeClient
 else:
     health_service = lazy_import("dunes.services.health")
     job_service = lazy_import("dunes.services.jobs")
@@ -56,14 +57,13 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """Run a task end to end: plan, circuit, simulation, validation, report; stored in BELUGA."""
-    from dunes.interfaces.cli.runtime_cmd import run_job, warm_client
+    from dunes.services.runtime import warm_client
 
     request = {"task": task, "shots": shots, "seed": seed, "device": device}
-    http = warm_client(get_settings(), executor)
-    if http is not None:  # the warm runtime: models and workers already loaded
-        with http:
-            result = run_job(http, request, timeout=timeout, follow=not as_json)
-        _finish(result, as_json=as_json)
+    warm = warm_client(get_settings(), executor)
+    if warm is not None:  # the warm runtime: models and workers already loaded
+        with warm:
+            _finish(_run_warm(warm, request, timeout=timeout, follow=not as_json), as_json=as_json)
         return
     with services(executor) as held:
         started = time.monotonic()
@@ -78,6 +78,28 @@ def run(
             err_console.print(f"cancelled: job {job.job_id} ({stopped.status}{where})")
             raise typer.Exit(INTERRUPTED) from None
     _finish(result, as_json=as_json)
+
+
+def _run_warm(
+    warm: RuntimeClient, request: dict[str, Any], *, timeout: float | None, follow: bool
+) -> JobResult:
+    """Submit a job to the runtime, show its steps, return its result; Ctrl-C cancels it."""
+    started = time.monotonic()
+    job_id = warm.submit(request)
+    try:
+        with job_progress(disable=not follow) as progress:
+            bar = progress.add_task(f"job {job_id[:8]} queued", total=1.0)
+
+            def show(job: dict[str, Any]) -> None:
+                step = job.get("step") or job["status"]
+                progress.update(bar, completed=job.get("progress") or 0.0, description=step)
+
+            return warm.follow(job_id, timeout=timeout, started=started, on_update=show)
+    except KeyboardInterrupt:
+        stopped = warm.cancel(job_id)
+        where = f" at step '{stopped['step']}'" if stopped.get("step") else ""
+        err_console.print(f"cancelled: job {job_id} ({stopped['status']}{where})")
+        raise typer.Exit(INTERRUPTED) from None
 
 
 def _finish(result: JobResult, *, as_json: bool) -> None:
@@ -100,55 +122,29 @@ def _wait(
     left = None if timeout is None else max(timeout - (time.monotonic() - began), 0.01)
     result = job_service.wait_for_job(services=held, job_id=job_id, timeout=left, origin="local")
     if result is None:
-        job = job_service.get_job(services=held, job_id=job_id)
-        where = f" at step '{job.step}'" if job.step else ""
-        if job.status == "queued":
-            why = job_service.why_waiting(services=held, job=job)
-            where = f" ({why})" if why else " (no worker has taken it yet)"
         waited = time.monotonic() - began
-        raise JobError(
-            f"job {job_id} is still {job.status}{where} after {waited:.0f} s; it stays queued: "
-            f"follow it with `dunes jobs wait {job_id[:12]} --timeout SECONDS` or cancel it with "
-            f"`dunes jobs cancel {job_id[:12]}`"
-        )
+        raise job_service.still_waiting(services=held, job_id=job_id, waited_s=waited)
     return result
 
 
-#: A job queued this long gets a look at whether any worker will take it.
-STALL_CHECK_S = 2.0
-
-
-def _follow(
-    held: Services, job_id: str, *, timeout: float | None, started: float | None = None
-) -> None:
+def _follow(held: Services, job_id: str, *, timeout: float | None, started: float) -> None:
     """Show the job's steps as they happen (and, while it waits, why), until it ends or
     ``timeout`` s pass."""
-    started = time.monotonic() if started is None else started
-    seq, warned, last_check = 0, None, 0.0
+    left = None if timeout is None else timeout - (time.monotonic() - started)
     with job_progress() as progress:
         bar = progress.add_task(f"job {job_id[:8]} queued", total=1.0)
-        while True:
-            look = job_service.poll_job(services=held, job_id=job_id, after_seq=seq)
-            for event in look.events:
-                seq = event.seq
+        warned = None
+        for update in job_service.watch_job(services=held, job_id=job_id, timeout=left):
+            for event in update.events:
                 progress.update(
                     bar, completed=event.progress, description=f"{event.step}: {event.message}"
                 )
-            if look.job.done:
-                return
-            now = time.monotonic()
-            if timeout is not None and now - started >= timeout:
-                return  # _wait says where it stands
-            waiting = look.job.status == "queued" and now - started >= STALL_CHECK_S
-            if waiting and now - last_check >= 1.0:
-                last_check = now
-                reason = job_service.why_waiting(services=held, job=look.job)
-                if reason and reason != warned:
-                    progress.console.print(f"waiting: {reason}", highlight=False)
-                    warned = reason
-                if reason:
-                    progress.update(bar, description=f"queued {now - started:.0f} s: no worker")
-            time.sleep(0.1 if now - started < 5 else 0.25)
+            if update.waiting and update.waiting != warned:
+                progress.console.print(f"waiting: {update.waiting}", highlight=False)
+                warned = update.waiting
+            if update.waiting:
+                waited = time.monotonic() - started
+                progress.update(bar, description=f"queued {waited:.0f} s: no worker")
 
 
 def render_job_result(result: JobResult) -> None:

@@ -7,6 +7,7 @@ from typing import ParamSpec, TypeVar
 
 import anyio.to_thread
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp_types import ToolAnnotations
 
 from dunes.errors import DunesError, JobNotFoundError, MamlError, NodeNotFoundError
 from dunes.services import Services
@@ -18,6 +19,14 @@ T = TypeVar("T")
 
 #: Amplitudes and outcomes an assistant gets by default (a whole state is noise to a model).
 DEFAULT_TOP = 16
+
+# What a tool does, as the hints MCP clients read: looks only; records a run in the graph (new
+# nodes each call, nothing lost); the same, where a second call with the same input adds nothing.
+READS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+RECORDS = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+RECORDS_ONCE = RECORDS.model_copy(update={"idempotent_hint": True})
 
 
 async def run_tool(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp_types import ToolAnnotations
-from pydantic import Field
 
 from dunes.constants import Role
-from dunes.interfaces.mcp.deps import Services, run_tool
+from dunes.interfaces.mcp.deps import READS, Services, run_tool
 from dunes.services import agents as agent_service
-
-Text = Annotated[
-    str,
-    Field(min_length=1, max_length=10_000, description="A task in plain words, or a circuit."),
-]
+from dunes.services.requests import AgentText
 
 
 def register(server: MCPServer, services: Services) -> None:
@@ -23,11 +17,9 @@ def register(server: MCPServer, services: Services) -> None:
 
     @server.tool(
         title="Plan a circuit",
-        annotations=ToolAnnotations(
-            read_only_hint=True, idempotent_hint=True, open_world_hint=False
-        ),
+        annotations=READS,
     )
-    async def plan_circuit(task: Text) -> dict[str, Any]:
+    async def plan_circuit(task: AgentText) -> dict[str, Any]:
         """Pick the circuit family and parameters for a task (planner and extraction agents).
 
         Returns the circuit in seed notation (`circuit`), ready for simulate_circuit; `family`
@@ -37,11 +29,9 @@ def register(server: MCPServer, services: Services) -> None:
 
     @server.tool(
         title="Run one agent",
-        annotations=ToolAnnotations(
-            read_only_hint=True, idempotent_hint=True, open_world_hint=False
-        ),
+        annotations=READS,
     )
-    async def run_agent(role: Role, text: Text) -> dict[str, Any]:
+    async def run_agent(role: Role, text: AgentText) -> dict[str, Any]:
         """Run one agent role on a task; the roles before it run as needed.
 
         planner: the circuit family; extraction: qubits, shots, angles and bitstrings found in

@@ -3,31 +3,28 @@
 from __future__ import annotations
 
 import contextlib
-import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from dunes.constants import TERMINAL_STATUSES
+from dunes.constants import TERMINAL_STATUSES, JobStatus
 from dunes.errors import DunesError
-from dunes.interfaces.mcp.deps import DEFAULT_TOP, Services, run_tool
+from dunes.interfaces.mcp.deps import DEFAULT_TOP, READS, RECORDS, Services, run_tool
 from dunes.orchestration import Job, JobEvent, JobResult
 from dunes.services import jobs as job_service
 from dunes.services.public import JobPage
+from dunes.services.requests import JobId, Seed, TaskText
 
-POLL_S = 0.1
+CANCELS = RECORDS.model_copy(update={"destructive_hint": True, "idempotent_hint": True})
+
 #: Steps share 0..0.99 of the progress; the end of the job is 1.0.
 STEP_SHARE = 0.99
 NUDGE = 1e-4
 
-JobId = Annotated[
-    str, Field(min_length=1, max_length=128, description="The job id or a unique prefix of it.")
-]
 Timeout = Annotated[
     float | None,
     Field(gt=0, description="Seconds to wait (default: the server's api.sync_wait_timeout_s)."),
@@ -61,25 +58,18 @@ async def follow_job(
     """
     job_id = await run_tool(job_service.resolve_job_id, services=services, job_id=job_id)
     limit = services.settings.api.sync_wait_timeout_s if timeout is None else timeout
-    deadline = time.monotonic() + limit
-    seq = 0
     last = 0.0
     await ctx.report_progress(0.0, 1.0, f"job {job_id}")
     try:
-        while True:
-            look = await run_tool(
-                job_service.poll_job, services=services, job_id=job_id, after_seq=seq
-            )
-            for event in look.events:
-                seq = event.seq
+        updates = job_service.watch_job_async(services=services, job_id=job_id, timeout=limit)
+        async for update in updates:
+            for event in update.events:
                 value = progress_value(event, last)
                 if value is not None:
                     last = value
                     message = f"{event.step}: {event.message}" if event.message else event.step
                     await ctx.report_progress(value, 1.0, message)
-            if look.job.done or time.monotonic() >= deadline:
-                return await run_tool(result_of, services, job_id)
-            await anyio.sleep(POLL_S)
+        return await run_tool(result_of, services, job_id)
     except anyio.get_cancelled_exc_class():
         if cancel_job_on_cancel:
             with anyio.CancelScope(shield=True), contextlib.suppress(DunesError):
@@ -125,29 +115,14 @@ async def submit_and_follow(
 def register(server: MCPServer, services: Services) -> None:
     """Add the job tools to ``server``."""
 
-    @server.tool(
-        title="Orchestrate a task",
-        annotations=ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=False,
-            open_world_hint=False,
-        ),
-    )
+    @server.tool(title="Orchestrate a task", annotations=RECORDS)
     async def orchestrate(
-        task: Annotated[
-            str,
-            Field(
-                min_length=1,
-                max_length=10_000,
-                description="The task in plain words, e.g. 'a 3-qubit GHZ state, 1000 shots'.",
-            ),
-        ],
+        task: TaskText,
         ctx: Context,
         shots: Annotated[
             int | None, Field(ge=0, description="Samples; default: what the task says, or 0.")
         ] = None,
-        seed: Annotated[int | None, Field(ge=0, description="Seed for sampling.")] = None,
+        seed: Seed = None,
         wait: Annotated[
             bool, Field(description="True: report progress until done. False: return the job id.")
         ] = True,
@@ -165,12 +140,7 @@ def register(server: MCPServer, services: Services) -> None:
             request["shots"] = shots
         return await submit_and_follow(services, request, ctx, wait=wait, timeout=timeout_s)
 
-    @server.tool(
-        title="Get a job",
-        annotations=ToolAnnotations(
-            read_only_hint=True, idempotent_hint=True, open_world_hint=False
-        ),
-    )
+    @server.tool(title="Get a job", annotations=READS)
     async def get_job(
         job_id: JobId,
         ctx: Context,
@@ -189,27 +159,14 @@ def register(server: MCPServer, services: Services) -> None:
             )
         return await run_tool(result_of, services, job_id)
 
-    @server.tool(
-        title="Cancel a job",
-        annotations=ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=True,
-            idempotent_hint=True,
-            open_world_hint=False,
-        ),
-    )
+    @server.tool(title="Cancel a job", annotations=CANCELS)
     async def cancel_job(job_id: JobId) -> Job:
         """Cancel a queued or running job (a finished job is returned unchanged)."""
         return await run_tool(job_service.cancel_job, services=services, job_id=job_id)
 
-    @server.tool(
-        title="List jobs",
-        annotations=ToolAnnotations(
-            read_only_hint=True, idempotent_hint=True, open_world_hint=False
-        ),
-    )
+    @server.tool(title="List jobs", annotations=READS)
     async def list_jobs(
-        status: Literal["queued", "running", "succeeded", "failed", "cancelled"] | None = None,
+        status: JobStatus | None = None,
         limit: Annotated[int, Field(ge=1, le=500)] = 20,
         offset: Annotated[int, Field(ge=0)] = 0,
     ) -> JobPage:

@@ -4,38 +4,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
-from pydantic import Field
 
 from dunes.errors import DunesError
-from dunes.interfaces.mcp.deps import Services, run_tool
+from dunes.interfaces.mcp.deps import READS, RECORDS, Services, run_tool
 from dunes.maml import DocumentReport, MamlRunResult
 from dunes.services import maml as maml_service
+from dunes.services.requests import BlockName, Document, DryRun, ExampleName, Params
+
+#: Blocks may run processes that reach outside (under the policy and the sandbox).
+RUNS_CODE = RECORDS.model_copy(update={"destructive_hint": True, "open_world_hint": True})
 
 T = TypeVar("T")
 Progress = Callable[[float, str], None]
-
-Document = Annotated[
-    str | None,
-    Field(
-        max_length=1_000_000,
-        description="The MAML document text (front matter, Markdown, fenced blocks).",
-    ),
-]
-Example = Annotated[
-    str | None,
-    Field(
-        max_length=200,
-        description="Name of a shipped example instead of a document (see dunes://maml/...).",
-    ),
-]
 
 
 async def run_cancellable(work: Callable[[threading.Event, Progress], T], ctx: Context) -> T:
@@ -73,13 +60,10 @@ async def run_cancellable(work: Callable[[threading.Event, Progress], T], ctx: C
 def register(server: MCPServer, services: Services) -> None:
     """Add the MAML tools to ``server``."""
 
-    @server.tool(
-        title="Validate a MAML document",
-        annotations=ToolAnnotations(
-            read_only_hint=True, idempotent_hint=True, open_world_hint=False
-        ),
-    )
-    async def validate_maml(document: Document = None, example: Example = None) -> DocumentReport:
+    @server.tool(title="Validate a MAML document", annotations=READS)
+    async def validate_maml(
+        document: Document | None = None, example: ExampleName = None
+    ) -> DocumentReport:
         """Check a MAML document (front matter schema, blocks, signature) without running it."""
 
         def work() -> DocumentReport:
@@ -88,26 +72,14 @@ def register(server: MCPServer, services: Services) -> None:
 
         return await run_tool(work)
 
-    @server.tool(
-        title="Run a MAML document",
-        annotations=ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=True,
-            idempotent_hint=False,
-            open_world_hint=True,
-        ),
-    )
+    @server.tool(title="Run a MAML document", annotations=RUNS_CODE)
     async def run_maml(
         ctx: Context,
-        document: Document = None,
-        example: Example = None,
-        block: Annotated[str | None, Field(description="Run only this block (its name).")] = None,
-        params: Annotated[
-            dict[str, str] | None, Field(description="Values for the document's parameters.")
-        ] = None,
-        dry_run: Annotated[
-            bool, Field(description="Check everything and list the blocks, run nothing.")
-        ] = False,
+        document: Document | None = None,
+        example: ExampleName = None,
+        block: BlockName = None,
+        params: Params | None = None,
+        dry_run: DryRun = False,
     ) -> MamlRunResult:
         """Run a MAML document under its permissions, reporting each block as progress.
 

@@ -8,70 +8,46 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp_types import CallToolResult, ImageContent, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, ImageContent, TextContent
 from pydantic import Field
 
-from dunes.constants import DEVICE_FORMS, MethodName
-from dunes.interfaces.mcp.deps import DEFAULT_TOP, Services, run_tool
+from dunes.constants import MethodName
+from dunes.interfaces.mcp.deps import DEFAULT_TOP, READS, RECORDS, RECORDS_ONCE, Services, run_tool
 from dunes.interfaces.mcp.tools_maml import run_cancellable
 from dunes.quantum.result import SimulationResult
 from dunes.services import sweep as sweep_service
 from dunes.services.devices import DeviceReport, describe_devices
 from dunes.services.public import public_simulation
+from dunes.services.requests import (
+    Bindings,
+    CircuitText,
+    Device,
+    Grid,
+    NumQubits,
+    Observables,
+    ParametricCircuit,
+    Seed,
+    Shots,
+)
 from dunes.services.simulation import (
     histogram_png,
     simulate_circuit,
     simulation_options,
 )
 
-# pyplot keeps global state; one figure at a time across worker threads.
-_PLOT_LOCK = threading.Lock()
-
-
-def histogram_bytes(result: SimulationResult) -> bytes | None:
-    """The histogram PNG of a result, or None when there is nothing to plot."""
-    if not result.counts and not result.probabilities:
-        return None
-    with _PLOT_LOCK:
-        return histogram_png(result)
-
 
 def register(server: MCPServer, services: Services) -> None:
     """Add the quantum tools (simulate_circuit, list_gpus) to ``server``."""
 
-    @server.tool(
-        name="simulate_circuit",
-        title="Simulate a quantum circuit",
-        annotations=ToolAnnotations(
-            read_only_hint=False,  # the run is recorded in the provenance graph
-            destructive_hint=False,
-            idempotent_hint=False,
-            open_world_hint=False,
-        ),
-    )
+    @server.tool(name="simulate_circuit", title="Simulate a quantum circuit", annotations=RECORDS)
     async def simulate_tool(
-        circuit: Annotated[
-            str,
-            Field(
-                description="Seed notation ('h(0); cx(0,1)'), OpenQASM 2/3, or a JSON gate list.",
-                min_length=1,
-            ),
-        ],
-        shots: Annotated[
-            int | None,
-            Field(ge=0, description="Samples to draw; 0: the state only (default: the server's)."),
-        ] = None,
-        seed: Annotated[int | None, Field(ge=0, description="Seed for sampling.")] = None,
+        circuit: CircuitText,
+        shots: Shots = None,
+        seed: Seed = None,
         method: MethodName = "auto",
-        device: Annotated[
-            str | None, Field(max_length=32, description=f"{DEVICE_FORMS} (default: the server's).")
-        ] = None,
-        observables: Annotated[
-            tuple[str, ...], Field(description="Pauli strings such as 'ZZI' or 'Z0 Z2'.")
-        ] = (),
-        num_qubits: Annotated[
-            int | None, Field(ge=1, description="Qubits (default: inferred).")
-        ] = None,
+        device: Device = None,
+        observables: Observables = [],  # noqa: B006 - the SDK reads defaults; never mutated
+        num_qubits: NumQubits = None,
         top: Annotated[
             int, Field(ge=1, le=1024, description="Amplitudes and outcomes to return.")
         ] = DEFAULT_TOP,
@@ -104,7 +80,8 @@ def register(server: MCPServer, services: Services) -> None:
                 record=record,
                 origin="network",
             ).result
-            png = histogram_bytes(result) if histogram else None
+            plottable = histogram and (result.counts or result.probabilities)
+            png = histogram_png(result) if plottable else None
             return public_simulation(result, origin="network", top=top), png
 
         out, png = await run_tool(work)
@@ -119,12 +96,7 @@ def register(server: MCPServer, services: Services) -> None:
             )
         return CallToolResult(content=content, structured_content=out.model_dump(mode="json"))
 
-    @server.tool(
-        title="List GPUs",
-        annotations=ToolAnnotations(
-            read_only_hint=True, idempotent_hint=True, open_world_hint=False
-        ),
-    )
+    @server.tool(title="List GPUs", annotations=READS)
     async def list_gpus() -> DeviceReport:
         """The devices this server can use (GPUs with free memory, the CPU) and the Aer build."""
         return await run_tool(describe_devices)
@@ -133,36 +105,13 @@ def register(server: MCPServer, services: Services) -> None:
 def register_sweep(server: MCPServer, services: Services) -> None:
     """Add ``sweep_circuit``: a parametric circuit over many bindings, with progress."""
 
-    @server.tool(
-        title="Sweep a parametric circuit",
-        annotations=ToolAnnotations(
-            read_only_hint=False,  # recorded in the provenance graph
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=False,
-        ),
-    )
+    @server.tool(title="Sweep a parametric circuit", annotations=RECORDS_ONCE)
     async def sweep_circuit(
-        circuit: Annotated[
-            str,
-            Field(
-                min_length=1,
-                description="A circuit with named parameters: 'ry(theta, 0); rz(2*theta + phi, "
-                "1)', OpenQASM 3 with 'input float[64] theta;', or JSON gates.",
-            ),
-        ],
+        circuit: ParametricCircuit,
         ctx: Context,
-        grid: Annotated[
-            list[str] | None,
-            Field(max_length=8, description="'theta=0:2*pi:101' or 'phi=0,0.5,1'; a grid."),
-        ] = None,
-        bindings: Annotated[
-            dict[str, list[float]] | None,
-            Field(description="Parameter -> values, one per binding (instead of grid)."),
-        ] = None,
-        observables: Annotated[
-            list[str], Field(max_length=64, description="Pauli strings: 'ZZ', 'Z0 X2'.")
-        ] = [],  # noqa: B006 - the SDK reads defaults from the signature; never mutated
+        grid: Grid = None,
+        bindings: Bindings = None,
+        observables: Observables = [],  # noqa: B006 - the SDK reads defaults; never mutated
         shots: Annotated[int, Field(ge=0, le=100_000, description="Counts per binding.")] = 0,
     ) -> sweep_service.SweepResult:
         """Simulate the circuit for every binding in one batched run: expectation values per

@@ -5,23 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
-from pydantic import BaseModel, ConfigDict, Field
 
 from dunes.constants import Role
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.services import agents as agent_service
+from dunes.services.requests import AgentInput
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"], responses=PROBLEM_RESPONSES)
-
-
-class AgentInput(BaseModel):
-    """The text a role works on: a task in plain words, or a circuit."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(min_length=1, max_length=10_000, examples=["Design a 4-qubit GHZ state"])
-    embedding: bool = Field(False, description="Keep the output's embedding vector.")
 
 
 @router.get("", summary="Where each role runs and with which model")

@@ -263,21 +263,15 @@ async def job_events(
 async def _events(
     gateway: GatewayDep, job_id: str, after: int, request: Request
 ) -> AsyncIterator[ServerSentEvent]:
-    seq, delay = after, 0.02
-    while True:
-        look = await gateway.run(
-            job_service.poll_job, services=gateway.services, job_id=job_id, after_seq=seq
-        )
-        for event in look.events:
-            seq = event.seq
-            yield ServerSentEvent(data=event.model_dump_json(), event="progress", id=str(seq))
-        if look.job.done:
-            yield ServerSentEvent(data=look.job.model_dump_json(), event="end", id=str(seq))
+    updates = job_service.watch_job_async(services=gateway.services, job_id=job_id, after_seq=after)
+    async for update in updates:
+        for event in update.events:
+            yield ServerSentEvent(data=event.model_dump_json(), event="progress", id=str(event.seq))
+        if update.job.done:
+            seq = update.events[-1].seq if update.events else after
+            yield ServerSentEvent(data=update.job.model_dump_json(), event="end", id=str(seq))
+        elif await request.is_disconnected():
             return
-        if await request.is_disconnected():
-            return
-        delay = 0.02 if look.events else min(delay * 1.5, 0.25)
-        await asyncio.sleep(delay)
 
 
 async def _simulation(gateway: GatewayDep, job_id: str, index: int | None) -> Any:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel, ConfigDict, Field
 
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.maml import DocumentReport, MamlRunResult
 from dunes.services import maml as maml_service
+from dunes.services.requests import MamlDocumentIn, MamlRunIn
 
 router = APIRouter(prefix="/v1/maml", tags=["maml"], responses=PROBLEM_RESPONSES)
 
@@ -27,22 +27,6 @@ permissions: { execute: true, write: false }
 h(0); cx(0,1)
 ```
 """
-
-
-class MamlDocumentIn(BaseModel):
-    """A MAML document as text."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    document: str = Field(min_length=1, description="The whole .maml.md text.")
-
-
-class MamlRunIn(MamlDocumentIn):
-    """A document to run and how."""
-
-    block: str | None = Field(None, description="Run only this named block.")
-    params: dict[str, str] = Field(default_factory=dict, description="Parameter overrides.")
-    dry_run: bool = Field(False, description="Check and plan without running anything.")
 
 
 @router.post("/validate", summary="Parse and check a document without running it")
