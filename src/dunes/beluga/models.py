@@ -7,6 +7,7 @@ what was responsible), linked by PROV relations that point from the effect to it
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
@@ -53,6 +54,25 @@ class Node(_Frozen):
     embedding: list[float] | None = Field(
         None, description="Stored vector for similarity search, when the node has one."
     )
+
+    def summary(self, width: int = 60) -> str:
+        """One line saying what the node holds: its label, circuit or text, else its data."""
+        if self.label:
+            text = self.label
+        elif self.kind == "circuit":
+            text = str(self.data.get("circuit", ""))
+        elif isinstance(self.data.get("text"), str):
+            text = self.data["text"]
+        else:
+            text = json.dumps(self.data, sort_keys=True)
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    @staticmethod
+    def short_id(node_id: str, width: int = 16) -> str:
+        """A node id for a table: agent runs keep their role whole (``validation@fb920bf9``),
+        other ids their first ``width`` characters (a unique prefix, as git shows commits)."""
+        role, at, job = node_id.partition("@")
+        return f"{role}@{job[:8]}" if at else node_id[:width]
 
 
 class Edge(_Frozen):

@@ -140,6 +140,21 @@ class RoleSummary(BaseModel):
     model: str | None = None
     result: Any = None
 
+    def verdict(self, role: str) -> str:
+        """What the role decided, in a few words (for a table of the agents)."""
+        found = self.result if isinstance(self.result, dict) else {}
+        if role == "planner":
+            if not found.get("family"):
+                return "(given circuit)" if found else ""
+            return f"{found['family']} ({float(found.get('confidence') or 0):.2f})"
+        if role == "extraction":
+            keys = ("num_qubits", "shots", "marked")
+            return ", ".join(f"{k}={found[k]}" for k in keys if found.get(k))
+        if role == "validation":
+            stages = [(stage, found.get(stage) or {}) for stage in ("circuit", "result")]
+            return "; ".join(f"{s}: {d.get('verdict', '')}" for s, d in stages if d)
+        return str(found.get("verdict", "")) if role == "synthesis" else ""
+
 
 class JobResult(BaseModel):
     """What a job produced; one JSON encoding for CLI, REST and MCP."""

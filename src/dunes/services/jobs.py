@@ -226,20 +226,20 @@ def watch_job(
 async def watch_job_async(
     *, services: Services, job_id: str, after_seq: int = 0, timeout: float | None = None
 ) -> AsyncIterator[JobUpdate]:
-    """``watch_job`` for an event loop: each look runs on a worker thread."""
-    import anyio
-    import anyio.to_thread
+    """``watch_job`` for an event loop: each look runs on the compute threads."""
+    import asyncio
 
-    def start() -> JobWatch:
-        return JobWatch(services=services, job_id=job_id, after_seq=after_seq, timeout=timeout)
+    from dunes.services.threads import in_thread
 
-    watch = await anyio.to_thread.run_sync(start)
+    watch = await in_thread(
+        JobWatch, services=services, job_id=job_id, after_seq=after_seq, timeout=timeout
+    )
     while True:
-        update = await anyio.to_thread.run_sync(watch.look)
+        update = await in_thread(watch.look)
         yield update
         if update.last:
             return
-        await anyio.sleep(watch.delay)
+        await asyncio.sleep(watch.delay)
 
 
 def job_simulation(result: JobResult, index: int | None = None) -> SimulationResult:
@@ -266,3 +266,38 @@ def job_simulation(result: JobResult, index: int | None = None) -> SimulationRes
             raise InvalidInputError("this job is a batch: give the index", field="index")
         raise InvalidInputError(f"job {result.job_id} has no simulation", field="job_id")
     return result.simulation
+
+
+def job_statevector(*, services: Services, job_id: str) -> dict[str, Any]:
+    """A finished job's final state as JSON (``[re, im]`` pairs, qubit 0 rightmost), for
+    states small enough for JSON (``quantum.statevector_json_max_qubits``).
+
+    Raises:
+        JobError: no single simulation with a kept state. ArtifactError: the state is too big
+            for JSON (the error names its ``.npy`` artifact).
+    """
+    from dunes.errors import ArtifactError
+    from dunes.quantum.result import complex_pairs
+
+    result = job_result(services=services, job_id=job_id, origin="network")
+    simulation = result.simulation
+    if simulation is None and result.results and len(result.results) == 1:
+        simulation = result.results[0]
+    if simulation is None:
+        raise JobError(f"job {job_id} ({result.status}) has no single simulation with a state")
+    limit = services.settings.quantum.statevector_json_max_qubits
+    if simulation.num_qubits > limit:
+        artifact = simulation.artifact
+        where = f"; the state is in {artifact.path} (sha256 {artifact.sha256})" if artifact else ""
+        raise ArtifactError(
+            f"a {simulation.num_qubits}-qubit state is too large for JSON (limit {limit} "
+            f"qubits, setting quantum.statevector_json_max_qubits){where}"
+        )
+    if simulation.state is None:
+        raise JobError(f"job {job_id} kept no statevector (it was sampled only)")
+    return {
+        "job_id": result.job_id,
+        "num_qubits": simulation.num_qubits,
+        "circuit": simulation.circuit,
+        "statevector": complex_pairs(simulation.state),
+    }

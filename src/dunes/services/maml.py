@@ -6,8 +6,15 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from dunes.errors import InvalidInputError
-from dunes.maml import DocumentReport, MamlRunResult, read_example, run_document, validate_document
+from dunes.errors import InvalidInputError, MamlError, MamlSyntaxError, MamlValidationError
+from dunes.maml import (
+    DocumentReport,
+    MamlRunResult,
+    SignatureInfo,
+    read_example,
+    run_document,
+    validate_document,
+)
 from dunes.services.context import Services
 from dunes.services.public import Origin
 
@@ -77,3 +84,93 @@ def run_maml(
         origin=origin,
     )
     return result if origin == "local" else result.model_copy(update={"workdir": None})
+
+
+# --- documents and keys in files (the CLI's verbs) ---------------------------------------------
+
+
+def read_document(path: Path) -> str:
+    """A document file's text.
+
+    Raises:
+        MamlError: the file cannot be read. MamlSyntaxError: it is not UTF-8.
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MamlError(f"cannot read {path}: {exc.strerror}", field="file") from exc
+    except UnicodeDecodeError as exc:
+        raise MamlSyntaxError(f"{path} is not UTF-8 text (byte {exc.start})", field="file") from exc
+
+
+def read_key(path: Path) -> bytes:
+    """A key file's bytes (a MamlError names the file when it cannot be read)."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise MamlError(f"cannot read key {path}: {exc.strerror}", field="key") from exc
+
+
+def write_document(path: Path, text: str) -> Path:
+    """Write a document (a MamlError names the file when it cannot be written)."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise MamlError(f"cannot write {path}: {exc.strerror}", field="out") from exc
+    return path
+
+
+def sign_file(path: Path, *, key: Path, out: Path | None = None) -> Path:
+    """Check the document, embed an ML-DSA-65 signature made with the private ``key``, and
+    write it to ``out`` (default: in place)."""
+    from dunes.maml import load_document, load_private_key, sign_document
+
+    text = read_document(path)
+    load_document(text)
+    return write_document(out or path, sign_document(text, load_private_key(read_key(key))))
+
+
+def verify_file(path: Path, *, keys: Sequence[Path]) -> SignatureInfo:
+    """The document's signature, checked against the public ``keys``.
+
+    Raises:
+        MamlSignatureError: missing, or made by none of the keys, or the text changed since.
+    """
+    from dunes.maml import load_public_key, verify_document
+
+    return verify_document(read_document(path), [load_public_key(read_key(k)) for k in keys])
+
+
+def encrypt_file(
+    path: Path, *, key: Path, section: str | None = None, out: Path | None = None
+) -> Path:
+    """Encrypt the document (or one section's body) with the AES-256-GCM ``key``."""
+    from dunes.maml import encrypt_document, load_symmetric_key
+
+    secret = load_symmetric_key(read_key(key))
+    return write_document(
+        out or path, encrypt_document(read_document(path), secret, section=section)
+    )
+
+
+def decrypt_file(path: Path, *, key: Path, out: Path | None = None) -> Path:
+    """Decrypt a document or its encrypted sections with the AES-256-GCM ``key``."""
+    from dunes.maml import decrypt_document, load_symmetric_key
+
+    secret = load_symmetric_key(read_key(key))
+    return write_document(out or path, decrypt_document(read_document(path), secret))
+
+
+def parse_params(values: Sequence[str]) -> dict[str, str]:
+    """``key=value`` items as a mapping.
+
+    Raises:
+        MamlValidationError: an item without ``=`` or a key.
+    """
+    params: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise MamlValidationError(f"--param takes key=value, got {item!r}", field="params")
+        params[key.strip()] = value
+    return params

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dunes.beluga import Node
 from dunes.beluga.record import without_embeddings
 from dunes.orchestration import Job, JobResult
+from dunes.orchestration.jobs import RoleSummary
 from dunes.quantum import SimulationResult
 from dunes.quantum.result import top_amplitudes
 
@@ -128,3 +129,25 @@ class JobPage(BaseModel):
     limit: int
     offset: int
     next_offset: int | None = Field(description="Offset of the next page; null on the last.")
+
+
+class SeedResult(BaseModel):
+    """The seed's response (circuit, statevector, llm_outputs) plus the job it ran as."""
+
+    job_id: str
+    status: str = Field(examples=["succeeded"])
+    circuit: str | None = Field(None, examples=["h(0); cx(0,1); cx(1,2); cx(2,3)"])
+    statevector: list[tuple[float, float]] | None = Field(
+        None, description="Amplitudes as [re, im]; null above quantum.statevector_json_max_qubits."
+    )
+    counts: dict[str, int] | None = None
+    llm_outputs: dict[str, RoleSummary] = Field(
+        description="Per role (planner, extraction, validation, synthesis): device, model, result."
+    )
+    report: dict[str, Any] | None = None
+    device: str | None = None
+
+    @classmethod
+    def of(cls, result: JobResult) -> SeedResult:
+        """The seed's view of a job's result."""
+        return cls.model_validate(result.model_dump(include=set(cls.model_fields)))

@@ -184,3 +184,13 @@ class AgentInput(BaseModel):
 
     text: AgentText
     embedding: bool = Field(False, description="Keep the output's embedding vector.")
+
+
+class SeedTask(BaseModel):
+    """The seed's request body."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"task": "Design a 4-qubit GHZ state"}]}
+    )
+
+    task: TaskText

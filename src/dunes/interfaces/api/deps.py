@@ -3,12 +3,7 @@ and ``Annotated`` aliases for them."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
@@ -20,27 +15,10 @@ from dunes.orchestration import Job
 from dunes.services import Services
 from dunes.services.access import AccessPolicy, RateLimiter
 from dunes.services.metrics import Metrics
+from dunes.services.threads import in_thread
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-_compute: ThreadPoolExecutor | None = None
-_compute_lock = threading.Lock()
-
-
-def compute_pool() -> ThreadPoolExecutor:
-    """The process-wide threads for simulations and model inference.
-
-    They live as long as the process: with torch loaded, Qiskit crashes (SIGSEGV) in a new thread
-    once another thread that ran it has exited, which is what recycling thread pools do.
-    """
-    global _compute
-    with _compute_lock:
-        if _compute is None:
-            _compute = ThreadPoolExecutor(
-                max_workers=max(4, os.cpu_count() or 1), thread_name_prefix="dunes-compute"
-            )
-        return _compute
 
 
 class Gateway:
@@ -55,9 +33,8 @@ class Gateway:
         self.metrics = Metrics()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run ``fn`` on the gateway's compute threads and await its result."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(compute_pool(), functools.partial(fn, *args, **kwargs))
+        """Run ``fn`` on the compute threads and await its result."""
+        return await in_thread(fn, *args, **kwargs)
 
     def count_jobs(self) -> dict[str, int]:
         """Jobs by state, every state present (for /metrics)."""

@@ -15,7 +15,7 @@ from dunes.errors import InvalidInputError
 from dunes.interfaces.cli.common import console, lazy_import, print_json, services
 
 if TYPE_CHECKING:
-    from dunes.beluga import Lineage, Node
+    from dunes.beluga import Lineage
     from dunes.services import graph as graph_service
 else:
     graph_service = lazy_import("dunes.services.graph")
@@ -37,24 +37,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def short(node_id: str, width: int = 16) -> str:
-    """A node id for a table: agent runs keep their role whole (``validation:result@fb920bf9``),
-    other ids their first ``width`` characters (a unique prefix, as git shows commits)."""
-    role, at, job = node_id.partition("@")
-    if at:
-        return f"{role}@{job[:8]}"
-    return node_id[:width]
+    from dunes.beluga.models import Node
 
-
-def _summary(node: Node, width: int = 60) -> str:
-    if node.label:
-        text = node.label
-    elif node.kind == "circuit":
-        text = str(node.data.get("circuit", ""))
-    elif isinstance(node.data.get("text"), str):
-        text = node.data["text"]
-    else:
-        text = json.dumps(node.data, sort_keys=True)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return Node.short_id(node_id, width)
 
 
 @app.command()
@@ -120,7 +105,7 @@ def render_lineage(found: Lineage) -> None:
             hops = f"↑{found.upstream[node.id]}"
         else:
             hops = f"↓{found.downstream[node.id]}"
-        table.add_row(hops, node.kind, short(node.id), _summary(node))
+        table.add_row(hops, node.kind, short(node.id), node.summary())
     console.print(table)
     if found.edges:
         console.print(
@@ -162,7 +147,7 @@ def search(
         return
     table = Table("score", "kind", "id", "summary", title="most similar")
     for node, score in hits:
-        table.add_row(f"{score:.4f}", node.kind, short(node.id), _summary(node))
+        table.add_row(f"{score:.4f}", node.kind, short(node.id), node.summary())
     console.print(table)
 
 
@@ -181,7 +166,7 @@ def list_nodes(
     table = Table("created", "kind", "id", "summary", title="nodes (newest first)")
     for node in found:
         table.add_row(
-            node.created_at.strftime("%Y-%m-%d %H:%M:%S"), node.kind, short(node.id), _summary(node)
+            node.created_at.strftime("%Y-%m-%d %H:%M:%S"), node.kind, short(node.id), node.summary()
         )
     console.print(table)
 

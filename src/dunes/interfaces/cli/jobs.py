@@ -168,36 +168,12 @@ def render_job_result(result: JobResult) -> None:
     if result.llm_outputs:
         table = Table("role", "device", "model", "verdict", title="agents")
         for role, output in result.llm_outputs.items():
-            table.add_row(
-                role, output.device or "", output.model or "", _verdict(role, output.result)
-            )
+            table.add_row(role, output.device or "", output.model or "", output.verdict(role))
         console.print(table)
     if result.report and result.report.get("text"):
         console.print(result.report["text"], highlight=False, soft_wrap=True)
     colour = "green" if result.status == "succeeded" else "red"
     console.print(f"job [bold]{result.job_id}[/] [{colour}]{result.status}[/]", highlight=False)
-
-
-def _verdict(role: str, result: Any) -> str:
-    if not isinstance(result, dict):
-        return ""
-    if role == "planner":
-        if not result.get("family"):
-            return "(given circuit)"
-        return f"{result['family']} ({float(result.get('confidence') or 0):.2f})"
-    if role == "extraction":
-        found = {k: result.get(k) for k in ("num_qubits", "shots", "marked") if result.get(k)}
-        return ", ".join(f"{k}={v}" for k, v in found.items())
-    if role == "validation":
-        parts = []
-        for stage in ("circuit", "result"):
-            data = result.get(stage) or {}
-            if data:
-                parts.append(f"{stage}: {data.get('verdict', '')}")
-        return "; ".join(parts)
-    if role == "synthesis":
-        return str(result.get("verdict", ""))
-    return ""
 
 
 def _job_row(job: Job) -> list[str]:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dunes.errors import MamlError, MamlSyntaxError, MamlValidationError
-from dunes.interfaces.cli.common import console, err_console, print_json, services
+from dunes.interfaces.cli.common import console, err_console, lazy_import, print_json, services
+
+if TYPE_CHECKING:
+    from dunes.services import maml as maml_service
+else:
+    maml_service = lazy_import("dunes.services.maml")
 
 app = typer.Typer(
     help="MAML documents: validate, format, sign, encrypt and run.", no_args_is_help=True
@@ -18,35 +22,10 @@ FileArg = Annotated[Path, typer.Argument(help="A .maml.md file.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MamlError(f"cannot read {path}: {exc.strerror}", field="file") from exc
-    except UnicodeDecodeError as exc:
-        raise MamlSyntaxError(f"{path} is not UTF-8 text (byte {exc.start})", field="file") from exc
-
-
-def _read_bytes(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise MamlError(f"cannot read {what} {path}: {exc.strerror}", field="key") from exc
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise MamlError(f"cannot write {path}: {exc.strerror}", field="out") from exc
-
-
 @app.command()
 def validate(file: FileArg, as_json: AsJson = False) -> None:
     """Parse and check a document; exit 1 when it has errors."""
-    from dunes.services.maml import validate_maml
-
-    report = validate_maml(text=_read(file))
+    report = maml_service.validate_maml(text=maml_service.read_document(file))
     if as_json:
         print_json(report)
     else:
@@ -78,7 +57,7 @@ def fmt(
     """Rewrite fences CommonMark would misread (outer fences made longer, wrapper fences removed)."""
     from dunes.maml import format_document
 
-    text = _read(file)
+    text = maml_service.read_document(file)
     formatted, changes = format_document(text)
     for change in changes:
         err_console.print(f"{file}: {change}", highlight=False, soft_wrap=True)
@@ -88,17 +67,7 @@ def fmt(
         if changes:
             raise typer.Exit(1)
     elif formatted != text:
-        _write(file, formatted)
-
-
-def _params(values: list[str] | None) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise MamlValidationError(f"--param takes key=value, got {item!r}", field="params")
-        params[key.strip()] = value
-    return params
+        maml_service.write_document(file, formatted)
 
 
 @app.command()
@@ -127,21 +96,20 @@ def run(
 ) -> None:
     """Run a document's blocks in order under its permissions and the local policy."""
     from dunes.maml import load_symmetric_key
-    from dunes.services.maml import run_maml
 
     with services() as held:
-        result = run_maml(
+        result = maml_service.run_maml(
             services=held,
             origin="local",
-            text=_read(file),
+            text=maml_service.read_document(file),
             source_path=file,
             block=block,
-            params=_params(param),
+            params=maml_service.parse_params(param or []),
             dry_run=dry_run,
             trust=trust,
             frozen=frozen,
             keys=key or [],
-            decrypt_key=load_symmetric_key(_read_bytes(decrypt_key, "key"))
+            decrypt_key=load_symmetric_key(maml_service.read_key(decrypt_key))
             if decrypt_key
             else None,
             progress=None
@@ -203,12 +171,7 @@ def sign(
     out: Annotated[Path | None, typer.Option(help="Write here instead of in place.")] = None,
 ) -> None:
     """Embed an ML-DSA-65 signature in the document's front matter."""
-    from dunes.maml import load_document, load_private_key, sign_document
-
-    text = _read(file)
-    load_document(text)
-    _write(out or file, sign_document(text, load_private_key(_read_bytes(key, "key"))))
-    console.print(f"signed {out or file}", highlight=False)
+    console.print(f"signed {maml_service.sign_file(file, key=key, out=out)}", highlight=False)
 
 
 @app.command()
@@ -217,9 +180,7 @@ def verify(
     key: Annotated[list[Path], typer.Option("--key", help="Public key (NAME.pub); repeatable.")],
 ) -> None:
     """Check the embedded signature; exit 1 when it is missing or does not verify."""
-    from dunes.maml import load_public_key, verify_document
-
-    info = verify_document(_read(file), [load_public_key(_read_bytes(k, "key")) for k in key])
+    info = maml_service.verify_file(file, keys=key)
     console.print(
         f"{file}: signature valid, key {info.key_id}, signed {info.signed_at}",
         highlight=False,
@@ -235,14 +196,8 @@ def encrypt(
     out: Annotated[Path | None, typer.Option(help="Write here instead of in place.")] = None,
 ) -> None:
     """Encrypt the document, or one section, with AES-256-GCM."""
-    from dunes.maml import encrypt_document, load_symmetric_key
-
-    text = _read(file)
-    _write(
-        out or file,
-        encrypt_document(text, load_symmetric_key(_read_bytes(key, "key")), section=section),
-    )
-    console.print(f"encrypted {out or file}", highlight=False)
+    done = maml_service.encrypt_file(file, key=key, section=section, out=out)
+    console.print(f"encrypted {done}", highlight=False)
 
 
 @app.command()
@@ -252,8 +207,4 @@ def decrypt(
     out: Annotated[Path | None, typer.Option(help="Write here instead of in place.")] = None,
 ) -> None:
     """Decrypt a document or its encrypted sections."""
-    from dunes.maml import decrypt_document, load_symmetric_key
-
-    text = _read(file)
-    _write(out or file, decrypt_document(text, load_symmetric_key(_read_bytes(key, "key"))))
-    console.print(f"decrypted {out or file}", highlight=False)
+    console.print(f"decrypted {maml_service.decrypt_file(file, key=key, out=out)}", highlight=False)

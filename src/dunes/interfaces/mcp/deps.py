@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-import anyio.to_thread
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp_types import ToolAnnotations
 
 from dunes.errors import DunesError, JobNotFoundError, MamlError, NodeNotFoundError
 from dunes.services import Services
+from dunes.services.threads import in_thread
 
 __all__ = ["Services", "run_resource", "run_tool"]
 
@@ -32,7 +32,7 @@ RECORDS_ONCE = RECORDS.model_copy(update={"idempotent_hint": True})
 async def run_tool(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run blocking service code in a worker thread; a DunesError becomes a tool error."""
     try:
-        return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+        return await in_thread(fn, *args, **kwargs)
     except DunesError as exc:
         raise ToolError(str(exc)) from exc
 
@@ -40,7 +40,7 @@ async def run_tool(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
 async def run_resource(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run blocking service code for a resource; a DunesError becomes a resource error."""
     try:
-        return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+        return await in_thread(fn, *args, **kwargs)
     except (JobNotFoundError, NodeNotFoundError) as exc:
         raise ResourceNotFoundError(str(exc)) from exc
     except MamlError as exc:

@@ -7,11 +7,9 @@ import json
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.resources import FunctionResource
 
-from dunes.errors import ArtifactError, JobError
 from dunes.interfaces.mcp.deps import Services, run_resource
 from dunes.interfaces.mcp.tools_jobs import result_of
 from dunes.maml import list_examples, read_example
-from dunes.quantum.result import complex_pairs
 from dunes.services import graph as graph_service
 from dunes.services import jobs as job_service
 from dunes.services.devices import describe_devices
@@ -54,39 +52,8 @@ def register(server: MCPServer, services: Services) -> None:
         mime_type="application/json",
     )
     async def statevector(job_id: str) -> str:
-        def work() -> str:
-            result = job_service.job_result(services=services, job_id=job_id, origin="network")
-            simulation = result.simulation
-            if simulation is None and result.results and len(result.results) == 1:
-                simulation = result.results[0]
-            if simulation is None:
-                raise JobError(
-                    f"job {job_id} ({result.status}) has no single simulation with a state"
-                )
-            limit = services.settings.quantum.statevector_json_max_qubits
-            if simulation.num_qubits > limit:
-                where = (
-                    f"; the state is in {simulation.artifact.path} (sha256 {simulation.artifact.sha256})"
-                    if simulation.artifact
-                    else ""
-                )
-                raise ArtifactError(
-                    f"a {simulation.num_qubits}-qubit state is too large for JSON (limit "
-                    f"{limit} qubits, setting quantum.statevector_json_max_qubits){where}"
-                )
-            state = simulation.state
-            if state is None:
-                raise JobError(f"job {job_id} kept no statevector (it was sampled only)")
-            return json.dumps(
-                {
-                    "job_id": job_id,
-                    "num_qubits": simulation.num_qubits,
-                    "circuit": simulation.circuit,
-                    "statevector": complex_pairs(state),
-                }
-            )
-
-        return await run_resource(work)
+        found = await run_resource(job_service.job_statevector, services=services, job_id=job_id)
+        return json.dumps(found)
 
     @server.resource(
         "dunes://graph/{node_id}",

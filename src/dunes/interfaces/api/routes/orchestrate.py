@@ -8,47 +8,20 @@ JSON body; the work runs as a job on the Orchestrator and the call waits for it 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES, problem_response
 from dunes.interfaces.api.routes.jobs import JobAccepted, accepted
 from dunes.orchestration import JobRequest
-from dunes.orchestration.jobs import RoleSummary
 from dunes.services import jobs as job_service
+from dunes.services.public import SeedResult
+from dunes.services.requests import SeedTask
 
 router = APIRouter(tags=["seed"], responses=PROBLEM_RESPONSES)
-
-
-class SeedTask(BaseModel):
-    """The seed's request body."""
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"task": "Design a 4-qubit GHZ state"}]}
-    )
-
-    task: str = Field(min_length=1, max_length=10_000, description="The task in plain words.")
-
-
-class SeedResult(BaseModel):
-    """The seed's response (circuit, statevector, llm_outputs) plus the job it ran as."""
-
-    job_id: str
-    status: str = Field(examples=["succeeded"])
-    circuit: str | None = Field(None, examples=["h(0); cx(0,1); cx(1,2); cx(2,3)"])
-    statevector: list[tuple[float, float]] | None = Field(
-        None, description="Amplitudes as [re, im]; null above quantum.statevector_json_max_qubits."
-    )
-    counts: dict[str, int] | None = None
-    llm_outputs: dict[str, RoleSummary] = Field(
-        description="Per role (planner, extraction, validation, synthesis): device, model, result."
-    )
-    report: dict[str, Any] | None = None
-    device: str | None = None
 
 
 @router.post(
@@ -103,13 +76,4 @@ async def orchestrate_quantum_simulation(
             field="task",
             job_id=job_id,
         )
-    return SeedResult(
-        job_id=job_id,
-        status=result.status,
-        circuit=result.circuit,
-        statevector=result.statevector,
-        counts=result.counts,
-        llm_outputs=result.llm_outputs,
-        report=result.report,
-        device=result.device,
-    )
+    return SeedResult.of(result)
