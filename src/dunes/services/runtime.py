@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from dunes.config import Settings
     from dunes.orchestration import JobResult
+    from dunes.services import Services
 
 #: Unix socket paths longer than this do not fit ``sockaddr_un``.
 MAX_SOCKET_PATH = 100
@@ -202,6 +203,51 @@ def status(settings: Settings) -> dict[str, Any]:
         "healthy": healthy(info),
         "idle_timeout_s": settings.runtime.idle_timeout_s,
     }
+
+
+# --- inside the runtime process ----------------------------------------------------------------
+
+
+class IdleClock:
+    """When the runtime last had work: requests in flight or jobs on its workers keep it
+    awake; ``idle_s`` says how long it has had none."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.in_flight = 0
+        self.last = time.monotonic()
+
+    def touch(self) -> None:
+        self.last = time.monotonic()
+
+    def busy(self) -> bool:
+        if self.in_flight:
+            return True
+        if not self.services.has_orchestrator:
+            return False
+        return any(w.job for w in self.services.orchestrator.executor.workers())
+
+    def idle_s(self) -> float:
+        if self.busy():
+            self.touch()
+        return time.monotonic() - self.last
+
+
+def announce(socket_path: Path, wanted: str) -> None:
+    """Say that this process serves ``socket_path`` (what ``read_info`` finds), the socket
+    made owner-only first."""
+    os.chmod(socket_path, 0o600)
+    info = {"pid": os.getpid(), "fingerprint": wanted, "socket": str(socket_path),
+            "started_at": time.time()}  # fmt: skip
+    state = socket_path.parent / "runtime.json"
+    state.with_suffix(".tmp").write_text(json.dumps(info))
+    state.with_suffix(".tmp").replace(state)
+
+
+def withdraw(socket_path: Path) -> None:
+    """Undo ``announce`` as the process ends."""
+    (socket_path.parent / "runtime.json").unlink(missing_ok=True)
+    socket_path.unlink(missing_ok=True)
 
 
 # --- the client ------------------------------------------------------------------------------

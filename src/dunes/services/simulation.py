@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from dunes.errors import DeviceError, InvalidInputError
 from dunes.quantum import CircuitSpec, SimulationOptions, SimulationResult, parse_circuit, simulate
 from dunes.quantum.parse import CircuitFormat
 from dunes.services.public import Origin, public_simulation
+from dunes.services.requests import SimulateRequest
 from dunes.validation import parse_model
 
 
@@ -147,6 +148,39 @@ def simulate_circuit(
     recorded = record_run(settings=settings, spec=spec, result=result) if record else None
     return SimulationRun(
         spec=spec, result=public_simulation(result, origin=origin), recorded=recorded
+    )
+
+
+def simulate_request(
+    *,
+    settings: Settings,
+    request: SimulateRequest | Mapping[str, Any],
+    origin: Origin,
+    source: CircuitSource | None = None,
+    record: bool = True,
+) -> SimulationRun:
+    """Run what a caller asked (a ``SimulateRequest``, or its fields), the defaults decided by
+    ``simulation_options``; ``source`` stands in for the circuit read from a file.
+
+    Raises:
+        InvalidInputError: a field is out of range (named, with what is accepted).
+    """
+    if not isinstance(request, SimulateRequest):
+        request = parse_model(SimulateRequest, dict(request))
+    options = simulation_options(
+        settings=settings,
+        **request.model_dump(include={"shots", "method", "device", "precision", "seed"}),
+        statevector=request.statevector,
+        observables=request.observables,
+    )
+    return simulate_circuit(
+        settings=settings,
+        circuit=source or request.circuit,  # type: ignore[arg-type]
+        options=options,
+        num_qubits=request.num_qubits,
+        fmt=request.format,
+        record=record,
+        origin=origin,
     )
 
 

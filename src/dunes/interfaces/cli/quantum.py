@@ -60,26 +60,19 @@ def simulate(
 ) -> None:
     """Simulate a circuit with Qiskit Aer on the best device."""
     from dunes.config import get_settings
-    from dunes.services.simulation import read_circuit_source, simulate_circuit, simulation_options
+    from dunes.services.simulation import read_circuit_source, simulate_request
 
     settings = get_settings()
-    options = simulation_options(
-        settings=settings,
-        shots=shots,
-        method=method,
-        device=device,
-        seed=seed,
-        statevector=statevector,
-        observables=observable or (),
-        precision=precision,
-    )
     source = read_circuit_source(circuit)
+    asked = {"circuit": source.text, "shots": shots, "method": method, "device": device,
+             "num_qubits": qubits, "seed": seed, "statevector": statevector,
+             "observables": observable or [], "precision": precision}  # fmt: skip
     what = "simulating" + (f" {source.text[:40]!r}" if len(source.text) <= 40 else " the circuit")
 
     def work() -> None:
         with err_console.status(what) if not as_json else contextlib.nullcontext():
-            run = simulate_circuit(
-                settings=settings, circuit=source, options=options, num_qubits=qubits, record=record
+            run = simulate_request(
+                settings=settings, request=asked, source=source, record=record, origin="local"
             )
         show(run, plot=plot, draw=draw, as_json=as_json)
 

@@ -29,11 +29,7 @@ from dunes.services.requests import (
     Seed,
     Shots,
 )
-from dunes.services.simulation import (
-    histogram_png,
-    simulate_circuit,
-    simulation_options,
-)
+from dunes.services.simulation import histogram_png, simulate_request
 
 
 def register(server: MCPServer, services: Services) -> None:
@@ -64,25 +60,14 @@ def register(server: MCPServer, services: Services) -> None:
         """
 
         def work() -> tuple[SimulationResult, bytes | None]:
-            options = simulation_options(
-                settings=services.settings,
-                shots=shots,
-                seed=seed,
-                method=method,
-                device=device,
-                observables=observables,
+            asked = {"circuit": circuit, "shots": shots, "seed": seed, "method": method,
+                     "device": device, "observables": observables, "num_qubits": num_qubits}  # fmt: skip
+            run = simulate_request(
+                settings=services.settings, request=asked, record=record, origin="network"
             )
-            result = simulate_circuit(
-                settings=services.settings,
-                circuit=circuit,
-                options=options,
-                num_qubits=num_qubits,
-                record=record,
-                origin="network",
-            ).result
-            plottable = histogram and (result.counts or result.probabilities)
-            png = histogram_png(result) if plottable else None
-            return public_simulation(result, origin="network", top=top), png
+            plottable = histogram and (run.result.counts or run.result.probabilities)
+            png = histogram_png(run.result) if plottable else None
+            return public_simulation(run.result, origin="network", top=top), png
 
         out, png = await run_tool(work)
         content: list[TextContent | ImageContent] = [

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter
 
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.quantum import SimulationResult
 from dunes.services.requests import SimulateRequest
-from dunes.services.simulation import simulate_circuit, simulation_options
+from dunes.services.simulation import simulate_request
 
 router = APIRouter(prefix="/v1/simulate", tags=["simulate"], responses=PROBLEM_RESPONSES)
 
@@ -19,38 +19,10 @@ router = APIRouter(prefix="/v1/simulate", tags=["simulate"], responses=PROBLEM_R
     response_description="The simulation result; complex amplitudes as [re, im] pairs.",
 )
 async def simulate(
-    gateway: GatewayDep,
-    _client: ClientDep,
-    request: SimulateRequest = Body(
-        openapi_examples={
-            "ghz": {
-                "summary": "3-qubit GHZ statevector",
-                "value": {"circuit": "h(0); cx(0,1); cx(1,2)"},
-            },
-            "counts": {
-                "summary": "Bell pair, 1000 shots",
-                "value": {"circuit": "h(0); cx(0,1); measure", "shots": 1000, "seed": 7},
-            },
-        }
-    ),
+    gateway: GatewayDep, _client: ClientDep, request: SimulateRequest
 ) -> SimulationResult:
-    def run() -> SimulationResult:
-        options = simulation_options(
-            settings=gateway.settings,
-            **request.model_dump(
-                include={"shots", "method", "device", "precision", "seed", "statevector"}
-            ),
-            observables=request.observables,
-        )
-        return simulate_circuit(
-            settings=gateway.settings,
-            circuit=request.circuit,  # type: ignore[arg-type]
-            options=options,
-            num_qubits=request.num_qubits,
-            fmt=request.format,
-            origin="network",
-        ).result
-
-    result = await gateway.run(run)
-    gateway.metrics.simulations.labels(device=result.device).inc()
-    return result
+    run = await gateway.run(
+        simulate_request, settings=gateway.settings, request=request, origin="network"
+    )
+    gateway.metrics.simulations.labels(device=run.result.device).inc()
+    return run.result
