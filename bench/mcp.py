@@ -39,10 +39,9 @@ from mcp.client.stdio import StdioServerParameters  # noqa: E402
 
 from dunes.config import get_settings  # noqa: E402
 from dunes.interfaces.mcp import create_server  # noqa: E402
-from dunes.interfaces.mcp.tools_quantum import histogram_bytes  # noqa: E402
 from dunes.quantum import SimulationOptions  # noqa: E402
 from dunes.services.public import public_simulation  # noqa: E402
-from dunes.services.simulation import simulate_circuit  # noqa: E402
+from dunes.services.simulation import histogram_png, simulate_circuit  # noqa: E402
 
 CIRCUIT = "h(0); cx(0,1); cx(1,2)"
 
@@ -104,7 +103,7 @@ async def run(calls: int, warmup: int, histogram: bool, record: bool) -> dict[st
             ).result
             public_simulation(result, origin="network", top=16)
             if histogram:
-                histogram_bytes(result)
+                histogram_png(result)
 
         await anyio.to_thread.run_sync(work)
 

@@ -30,7 +30,17 @@ class JobRequest(BaseModel):
     replaced by each value in turn (``{"theta": [0, 0.5, 1.0]}`` gives three circuits).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"task": "Design a 4-qubit GHZ state"},
+                {"circuit": "h(0); cx(0,1); measure", "shots": 1000, "seed": 7},
+                {"circuits": ["h(0)", "x(0); h(1)"]},
+            ]
+        },
+    )
 
     task: str | None = Field(None, description="A task in plain words for the agents.")
     circuit: CircuitInput | None = Field(None, description="One circuit in any accepted notation.")

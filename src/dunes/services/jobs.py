@@ -48,6 +48,16 @@ def submit_job(
     return orchestrator.status(job_id)
 
 
+def submit_and_wait(
+    *, services: Services, request: JobRequest | Mapping[str, Any], origin: Origin, timeout: float
+) -> tuple[Job, JobResult | None]:
+    """Queue a job and wait up to ``timeout`` s: the job as it then stands, and its result
+    when it is done (None while it goes on)."""
+    job = submit_job(services=services, request=request, origin=origin)
+    result = wait_for_job(services=services, job_id=job.job_id, timeout=timeout, origin=origin)
+    return get_job(services=services, job_id=job.job_id), result
+
+
 def resolve_job_id(*, services: Services, job_id: str) -> str:
     """The full id of a job given by its id or a unique prefix (``dunes jobs list`` shows 12).
 
@@ -301,3 +311,20 @@ def job_statevector(*, services: Services, job_id: str) -> dict[str, Any]:
         "circuit": simulation.circuit,
         "statevector": complex_pairs(simulation.state),
     }
+
+
+async def watch_jobs_async(
+    *, services: Services, status: str | None, kind: str | None, limit: int, every_s: float = 0.5
+) -> AsyncIterator[JobPage]:
+    """The newest jobs, now and again whenever the page changes (it never ends by itself)."""
+    import asyncio
+
+    from dunes.services.threads import in_thread
+
+    last = None
+    while True:
+        page = await in_thread(list_jobs, services=services, status=status, kind=kind, limit=limit)
+        if page != last:
+            last = page
+            yield page
+        await asyncio.sleep(every_s)

@@ -161,10 +161,27 @@ class SweepRequest(BaseModel):
     seed: Seed = None
 
 
+EXAMPLE_DOCUMENT = """\
+---
+schema_version: 1.0
+id: urn:dunes:example:bell
+context: Bell_Pair
+permissions: { execute: true, write: false }
+---
+# Bell pair
+
+```circuit {name=bell}
+h(0); cx(0,1)
+```
+"""
+
+
 class MamlDocumentIn(BaseModel):
     """A MAML document as text."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"document": EXAMPLE_DOCUMENT}]}
+    )
 
     document: Document
 
@@ -180,7 +197,9 @@ class MamlRunIn(MamlDocumentIn):
 class AgentInput(BaseModel):
     """The text a role works on: a task in plain words, or a circuit."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"text": "Design a 4-qubit GHZ state"}]}
+    )
 
     text: AgentText
     embedding: bool = Field(False, description="Keep the output's embedding vector.")

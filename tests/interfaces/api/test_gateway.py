@@ -236,6 +236,10 @@ async def test_big_state_is_an_artifact(make_client: ClientFactory) -> None:
 async def test_openapi_documents_examples_and_problems(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
     simulate = schema["paths"]["/v1/simulate"]["post"]
-    assert "examples" in simulate["requestBody"]["content"]["application/json"]
+    body = simulate["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    examples = schema["components"]["schemas"][body.rsplit("/", 1)[1]]["examples"]
+    assert {"circuit": "h(0); cx(0,1); measure", "shots": 1000, "seed": 7} in examples
+    for model in ("JobRequest", "SeedTask", "MamlDocumentIn", "AgentInput"):
+        assert schema["components"]["schemas"][model]["examples"], model
     assert "application/problem+json" in simulate["responses"]["422"]["content"]
     assert "Problem" in schema["components"]["schemas"]

@@ -16,8 +16,8 @@ import pytest
 
 from dunes.config import Settings, get_settings
 from dunes.interfaces.api import create_app
-from dunes.interfaces.api.routes.maml import EXAMPLE_DOCUMENT
 from dunes.orchestration import Orchestrator
+from dunes.services.requests import EXAMPLE_DOCUMENT
 from tests.interfaces.api.test_gateway import assert_problem
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Path
 
 from dunes.constants import Role
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
@@ -29,14 +29,7 @@ async def run_role(
     role: Annotated[Role, Path(description="The agent role.")],
     gateway: GatewayDep,
     _client: ClientDep,
-    body: Annotated[
-        AgentInput,
-        Body(
-            openapi_examples={
-                "plan": {"summary": "Plan a task", "value": {"text": "Design a 4-qubit GHZ state"}}
-            }
-        ),
-    ],
+    body: AgentInput,
 ) -> dict[str, Any]:
     return await gateway.run(
         agent_service.run_role,

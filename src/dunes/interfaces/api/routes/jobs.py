@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -36,15 +35,6 @@ Timeout = Annotated[
     float | None,
     Query(gt=0, le=86_400, description="Seconds to wait; capped by api.sync_wait_timeout_s."),
 ]
-
-JOB_EXAMPLES: dict[str, Any] = {
-    "task": {"summary": "A task in plain words", "value": {"task": "Design a 4-qubit GHZ state"}},
-    "circuit": {
-        "summary": "One circuit with shots",
-        "value": {"circuit": "h(0); cx(0,1); measure", "shots": 1000, "seed": 7},
-    },
-    "batch": {"summary": "A batch of circuits", "value": {"circuits": ["h(0)", "x(0); h(1)"]}},
-}
 
 
 class JobAccepted(BaseModel):
@@ -81,28 +71,28 @@ async def submit_job(
     gateway: GatewayDep,
     _client: ClientDep,
     response: Response,
-    request: Annotated[JobRequest, Body(openapi_examples=JOB_EXAMPLES)],
+    request: JobRequest,
     wait: Annotated[
         bool, Query(description="Block until the job is done (or the timeout).")
     ] = False,
     timeout: Timeout = None,
 ) -> JobAccepted | JobResult:
     svc = gateway.services
-    job = await gateway.run(job_service.submit_job, services=svc, request=request, origin="network")
     if not wait:
+        job = await gateway.run(
+            job_service.submit_job, services=svc, request=request, origin="network"
+        )
         return accepted(job, response)
-    result = await gateway.run(
-        job_service.wait_for_job,
+    job, result = await gateway.run(
+        job_service.submit_and_wait,
         services=svc,
-        job_id=job.job_id,
-        timeout=wait_limit(gateway, timeout),
+        request=request,
         origin="network",
+        timeout=wait_limit(gateway, timeout),
     )
     if result is None:
-        return accepted(
-            await gateway.run(job_service.get_job, services=svc, job_id=job.job_id), response
-        )
-    gateway.observe(await gateway.run(job_service.get_job, services=svc, job_id=job.job_id))
+        return accepted(job, response)
+    gateway.observe(job)
     response.status_code = 200
     return result
 
@@ -155,20 +145,13 @@ async def stream_jobs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> EventSourceResponse:
     async def pages() -> AsyncIterator[ServerSentEvent]:
-        last = None
-        while not await request.is_disconnected():
-            page = await gateway.run(
-                job_service.list_jobs,
-                services=gateway.services,
-                status=status,
-                kind=kind,
-                limit=limit,
-            )
-            body = page.model_dump_json()
-            if body != last:
-                last = body
-                yield ServerSentEvent(data=body, event="jobs")
-            await asyncio.sleep(0.5)
+        watched = job_service.watch_jobs_async(
+            services=gateway.services, status=status, kind=kind, limit=limit
+        )
+        async for page in watched:
+            if await request.is_disconnected():
+                return
+            yield ServerSentEvent(data=page.model_dump_json(), event="jobs")
 
     return EventSourceResponse(pages(), ping=15)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Body
+from fastapi import APIRouter
 
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
@@ -14,31 +12,10 @@ from dunes.services.requests import MamlDocumentIn, MamlRunIn
 
 router = APIRouter(prefix="/v1/maml", tags=["maml"], responses=PROBLEM_RESPONSES)
 
-EXAMPLE_DOCUMENT = """\
----
-schema_version: 1.0
-id: urn:dunes:example:bell
-context: Bell_Pair
-permissions: { execute: true, write: false }
----
-# Bell pair
-
-```circuit {name=bell}
-h(0); cx(0,1)
-```
-"""
-
 
 @router.post("/validate", summary="Parse and check a document without running it")
 async def validate(
-    body: Annotated[
-        MamlDocumentIn,
-        Body(
-            openapi_examples={
-                "bell": {"summary": "A small document", "value": {"document": EXAMPLE_DOCUMENT}}
-            }
-        ),
-    ],
+    body: MamlDocumentIn,
     gateway: GatewayDep,
     _client: ClientDep,
 ) -> DocumentReport:
@@ -51,14 +28,7 @@ async def validate(
     response_description="Per block: status, output and timing; the run is recorded in the graph.",
 )
 async def run(
-    body: Annotated[
-        MamlRunIn,
-        Body(
-            openapi_examples={
-                "bell": {"summary": "Run a small document", "value": {"document": EXAMPLE_DOCUMENT}}
-            }
-        ),
-    ],
+    body: MamlRunIn,
     gateway: GatewayDep,
     _client: ClientDep,
 ) -> MamlRunResult:

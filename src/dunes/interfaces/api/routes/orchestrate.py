@@ -8,9 +8,7 @@ JSON body; the work runs as a job on the Orchestrator and the call waits for it 
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
@@ -37,35 +35,19 @@ async def orchestrate_quantum_simulation(
     gateway: GatewayDep,
     _client: ClientDep,
     response: Response,
-    body: Annotated[
-        SeedTask,
-        Body(
-            openapi_examples={
-                "ghz": {
-                    "summary": "The seed's curl example",
-                    "value": {"task": "Design a 4-qubit GHZ state"},
-                }
-            }
-        ),
-    ],
+    body: SeedTask,
 ) -> SeedResult | JobAccepted | JSONResponse:
-    svc = gateway.services
-    job = await gateway.run(
-        job_service.submit_job, services=svc, request=JobRequest(task=body.task), origin="network"
+    job, result = await gateway.run(
+        job_service.submit_and_wait,
+        services=gateway.services,
+        request=JobRequest(task=body.task),
+        origin="network",
+        timeout=gateway.settings.api.sync_wait_timeout_s,
     )
     job_id = job.job_id
-    result = await gateway.run(
-        job_service.wait_for_job,
-        services=svc,
-        job_id=job_id,
-        timeout=gateway.settings.api.sync_wait_timeout_s,
-        origin="network",
-    )
     if result is None:
-        return accepted(
-            await gateway.run(job_service.get_job, services=svc, job_id=job_id), response
-        )
-    gateway.observe(await gateway.run(job_service.get_job, services=svc, job_id=job_id))
+        return accepted(job, response)
+    gateway.observe(job)
     if result.status != "succeeded":
         return problem_response(
             status=422 if result.status == "failed" else 409,
