@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -198,3 +199,22 @@ def parse_size(text: str) -> int:
             field="max_size",
         )
     return int(float(match.group(1)) * _UNITS[unit])
+
+
+def artifact_file(*, services: Services, sha256: str) -> Path:
+    """The ``.npy`` file of a stored artifact.
+
+    Raises:
+        ArtifactError: no such artifact (or it was reclaimed by ``dunes graph gc``, and when).
+    """
+    from dunes.errors import ArtifactError
+    from dunes.quantum.result import TOMBSTONE_SUFFIX
+
+    path = services.settings.artifacts_dir / f"{sha256}.npy"
+    if path.is_file():
+        return path
+    tombstone = path.with_suffix(TOMBSTONE_SUFFIX)
+    if tombstone.is_file():
+        note = tombstone.read_text(encoding="utf-8", errors="replace")[:200]
+        raise ArtifactError(f"artifact {sha256} was reclaimed by 'dunes graph gc' ({note})")
+    raise ArtifactError(f"no artifact {sha256}", field="artifact_id")

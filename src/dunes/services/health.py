@@ -83,6 +83,16 @@ def doctor(*, services: Services, timeout: float = 1.0) -> list[HealthCheck]:
         executor.close()
 
 
-def workers(*, services: Services) -> list[WorkerInfo]:
-    """The workers of the executor in use."""
-    return services.orchestrator.executor.workers()
+class WorkerList(BaseModel):
+    """The workers of the executor in use (local ones start with the first job)."""
+
+    executor: str
+    workers: list[WorkerInfo]
+    note: str | None = None
+
+
+def workers(*, services: Services) -> WorkerList:
+    """The workers of the executor in use, and a note when there are none yet."""
+    found = services.orchestrator.executor.workers()
+    note = None if found else "no worker yet: local workers start with the first job"
+    return WorkerList(executor=services.executor_kind, workers=found, note=note)

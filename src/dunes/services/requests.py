@@ -108,6 +108,14 @@ Params = Annotated[dict[str, str], Field(description="Values for the document's 
 DryRun = Annotated[bool, Field(description="Check everything and list the blocks; run nothing.")]
 
 
+class CircuitIn(BaseModel):
+    """Circuit text in any accepted notation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    circuit: str = Field(max_length=200_000, examples=["h(0); cx(0,1)"])
+
+
 class SimulateRequest(BaseModel):
     """A circuit and how to simulate it; limits come from the server's settings."""
 

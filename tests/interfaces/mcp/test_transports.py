@@ -19,8 +19,8 @@ from mcp.client.streamable_http import streamable_http_client
 from dunes.config import get_settings
 from dunes.errors import ConfigError
 from dunes.interfaces.mcp import create_server
-from dunes.interfaces.mcp.http import access_policy, create_http_app
-from dunes.services.access import is_loopback
+from dunes.interfaces.mcp.http import create_http_app
+from dunes.services.access import AccessPolicy, is_loopback
 
 from .conftest import API_KEY, dunes_executable
 
@@ -60,24 +60,24 @@ def http_client(base: str, token: str | None = API_KEY) -> Client:
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"])
 def test_loopback_needs_no_token(host: str) -> None:
     assert is_loopback(host)
-    assert not access_policy(get_settings(), host=host).keys.required
+    assert not AccessPolicy(get_settings().api, host=host).keys.required
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "example.org"])
 def test_any_other_address_needs_a_configured_token(host: str) -> None:
     assert not is_loopback(host)
     with pytest.raises(ConfigError, match="api_keys"):
-        access_policy(get_settings(), host=host)
-    keys = access_policy(get_settings(api={"api_keys": ["k1", "k2"]}), host=host).keys
+        AccessPolicy(get_settings().api, host=host)
+    keys = AccessPolicy(get_settings(api={"api_keys": ["k1", "k2"]}).api, host=host).keys
     assert keys.required and keys.identify("Bearer k2") and keys.identify("Bearer k1")
     # Asking for no token does not lift the rule off loopback.
     with pytest.raises(ConfigError):
-        access_policy(get_settings(), host=host, require_token=False)
+        AccessPolicy(get_settings().api, host=host, require_keys=False)
 
 
 def test_loopback_can_require_a_token() -> None:
     with pytest.raises(ConfigError):
-        access_policy(get_settings(), host="127.0.0.1", require_token=True)
+        AccessPolicy(get_settings().api, host="127.0.0.1", require_keys=True)
 
 
 async def test_the_app_for_a_public_address_refuses_requests_without_the_token() -> None:

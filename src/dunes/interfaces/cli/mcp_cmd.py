@@ -51,12 +51,13 @@ def mcp(
     """
     from dunes.config import get_settings
     from dunes.interfaces.mcp import create_server
-    from dunes.interfaces.mcp.http import access_policy, serve_http
+    from dunes.interfaces.mcp.http import serve_http
     from dunes.maml.policy import unsigned_code_warning
+    from dunes.services.access import AccessPolicy
 
     settings = get_settings()
-    if http:
-        access_policy(settings, host=host, require_token=require_token)  # fail before loading
+    if http:  # refuse a missing key before loading anything
+        AccessPolicy(settings.api, host=host, require_keys=require_token)
     warning = unsigned_code_warning(settings.maml)
     if warning:
         print(warning, file=sys.stderr)

@@ -10,25 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dunes.config import Settings
 from dunes.errors import AuthenticationError
 from dunes.interfaces.mcp.server import DunesServer
 from dunes.services.access import AccessPolicy, ApiKeyRing
 
 MCP_PATH = "/mcp"
 HEALTH_PATH = "/healthz"
-
-
-def access_policy(
-    settings: Settings, *, host: str, require_token: bool | None = None
-) -> AccessPolicy:
-    """Who may call a server on ``host``: a bearer token is required off loopback whatever
-    ``require_token`` says, and on loopback when it is true.
-
-    Raises:
-        ConfigError: a token is required and ``settings.api.api_keys`` holds none.
-    """
-    return AccessPolicy(settings.api, host=host, require_keys=require_token)
 
 
 class BearerTokenMiddleware:
@@ -74,7 +61,7 @@ def create_http_app(
     Raises:
         ConfigError: a token is required (off loopback, or asked for) and none is configured.
     """
-    policy = access_policy(server.services.settings, host=host, require_token=require_token)
+    policy = AccessPolicy(server.services.settings.api, host=host, require_keys=require_token)
 
     @server.custom_route(HEALTH_PATH, methods=["GET"], include_in_schema=False)
     async def health(request: Request) -> Response:

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse
 
-from dunes.errors import ArtifactError
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
+from dunes.services import graph as graph_service
 
 router = APIRouter(prefix="/v1/artifacts", tags=["artifacts"], responses=PROBLEM_RESPONSES)
 
@@ -34,7 +34,5 @@ ArtifactId = Annotated[
 async def get_artifact(
     artifact_id: ArtifactId, gateway: GatewayDep, _client: ClientDep
 ) -> FileResponse:
-    path = gateway.settings.artifacts_dir / f"{artifact_id}.npy"
-    if not path.is_file():
-        raise ArtifactError(f"no artifact {artifact_id}", field="artifact_id")
+    path = graph_service.artifact_file(services=gateway.services, sha256=artifact_id)
     return FileResponse(path, media_type=NPY_MEDIA_TYPE, filename=f"{artifact_id}.npy")

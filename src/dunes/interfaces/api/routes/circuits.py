@@ -4,23 +4,14 @@ and see the workers."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from dunes.interfaces.api.deps import ClientDep, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
-from dunes.orchestration.executors.base import WorkerInfo
 from dunes.services import health as health_service
+from dunes.services.requests import CircuitIn
 from dunes.services.simulation import CircuitCheck, check_circuit, circuit_drawing_png
 
 router = APIRouter(prefix="/v1", tags=["simulate"], responses=PROBLEM_RESPONSES)
-
-
-class CircuitIn(BaseModel):
-    """Circuit text in any accepted notation."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    circuit: str = Field(max_length=200_000, examples=["h(0); cx(0,1)"])
 
 
 @router.post("/circuits/check", summary="Whether a circuit reads, or where it does not")
@@ -38,16 +29,6 @@ async def drawing(body: CircuitIn, gateway: GatewayDep, _client: ClientDep) -> R
     return Response(await gateway.run(circuit_drawing_png, body.circuit), media_type="image/png")
 
 
-class WorkerList(BaseModel):
-    """The workers of the executor in use (local ones start with the first job)."""
-
-    executor: str
-    workers: list[WorkerInfo]
-    note: str | None = None
-
-
 @router.get("/workers", summary="Workers with their queue, device, cores and heartbeat")
-async def workers(gateway: GatewayDep, _client: ClientDep) -> WorkerList:
-    found = await gateway.run(health_service.workers, services=gateway.services)
-    note = None if found else "no worker yet: local workers start with the first job"
-    return WorkerList(executor=gateway.services.executor_kind, workers=found, note=note)
+async def workers(gateway: GatewayDep, _client: ClientDep) -> health_service.WorkerList:
+    return await gateway.run(health_service.workers, services=gateway.services)
