@@ -6,8 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import String, bindparam, case, func, select
-from sqlalchemy.engine import Connection
-from sqlalchemy.sql.expression import Insert
 
 from dunes.beluga.schema import ID_LENGTH, UTCDateTime, edges, job_claims, job_events, jobs, nodes
 from dunes.constants import JOB_STATUSES, TERMINAL_STATUSES
@@ -40,17 +38,6 @@ def _check_status(value: str, what: str = "status") -> str:
             field=what,
         )
     return value
-
-
-def _insert(conn: Connection, table: Any) -> Insert:
-    """The dialect's INSERT, which knows ON CONFLICT on both SQLite and PostgreSQL."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
 
 
 class _Statements:

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 FORMATS = GRAPH_FORMATS
 PROV_NAMESPACE = "urn:dunes:beluga:"
 _SEED_TYPES = {"quantum_circuit": "circuit"}
-_BATCH = 500
 
 
 def export_text(store: GraphStore, fmt: str) -> str:

@@ -10,7 +10,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-PROFILE = "2048-AES"
 SIGNATURE_ALG = "ML-DSA-65"
 CIPHER = "AES-256-GCM"
 RUNNER_PRINCIPALS = ("dunes", "agent://dunes", "gateway://dunes")

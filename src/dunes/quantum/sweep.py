@@ -287,7 +287,6 @@ def _finish(gates: list[Gate], measured: list[int], num_qubits: int | None) -> P
 
 # --- gate matrices -----------------------------------------------------------------------------
 
-_I = np.eye(2, dtype=complex)
 _X = np.array([[0, 1], [1, 0]], dtype=complex)
 _Y = np.array([[0, -1j], [1j, 0]], dtype=complex)
 _Z = np.diag([1.0, -1.0]).astype(complex)

@@ -61,12 +61,6 @@ def get_gateway(request: Request) -> Gateway:
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
-def get_settings(gateway: GatewayDep) -> Settings:
-    return gateway.settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-
 _bearer = HTTPBearer(
     auto_error=False,
     description="API key as a bearer token; required when the server is not on loopback.",
@@ -94,10 +88,3 @@ def authorize(
 
 
 ClientDep = Annotated[str, Depends(authorize)]
-
-
-def get_services(gateway: GatewayDep) -> Services:
-    return gateway.services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
