@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp_types import ToolAnnotations
 
 from dunes.errors import DunesError, JobNotFoundError, MamlError, NodeNotFoundError
 from dunes.services import Services
-from dunes.services.threads import in_thread
+from dunes.services.threads import Progress, in_thread, in_thread_cancellable
 
 __all__ = ["Services", "run_resource", "run_tool"]
 
@@ -49,3 +51,18 @@ async def run_resource(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
         raise ResourceError(str(exc)) from exc
     except DunesError as exc:
         raise ResourceError(str(exc)) from exc
+
+
+async def run_cancellable(
+    work: Callable[[threading.Event, Progress], T], ctx: Context[Any, Any, Any]
+) -> T:
+    """``work(cancel, progress)`` on the compute threads, its progress reported to the client;
+    cancelling the call sets ``cancel``; a DunesError becomes a tool error."""
+
+    async def report(fraction: float, message: str) -> None:
+        await ctx.report_progress(fraction, 1.0, message)
+
+    try:
+        return await in_thread_cancellable(work, report)
+    except DunesError as exc:
+        raise ToolError(str(exc)) from exc

@@ -2,59 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import TypeVar
+from threading import Event
 
-import anyio
-import anyio.from_thread
-import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 
-from dunes.errors import DunesError
-from dunes.interfaces.mcp.deps import READS, RECORDS, Services, run_tool
+from dunes.interfaces.mcp.deps import READS, RECORDS, Services, run_cancellable, run_tool
 from dunes.maml import DocumentReport, MamlRunResult
 from dunes.services import maml as maml_service
 from dunes.services.requests import BlockName, Document, DryRun, ExampleName, Params
+from dunes.services.threads import Progress
 
 #: Blocks may run processes that reach outside (under the policy and the sandbox).
 RUNS_CODE = RECORDS.model_copy(update={"destructive_hint": True, "open_world_hint": True})
-
-T = TypeVar("T")
-Progress = Callable[[float, str], None]
-
-
-async def run_cancellable(work: Callable[[threading.Event, Progress], T], ctx: Context) -> T:
-    """Run ``work(cancel, progress)`` in a thread, relaying progress; cancelling sets ``cancel``."""
-    cancel = threading.Event()
-    finished = threading.Event()
-    last = [-1.0]
-
-    def progress(fraction: float, message: str) -> None:
-        if fraction <= last[0]:
-            return
-        last[0] = fraction
-        try:
-            anyio.from_thread.run(ctx.report_progress, fraction, 1.0, message)
-        except Exception:  # the client left; the work goes on to its end
-            return
-
-    def body() -> T:
-        try:
-            return work(cancel, progress)
-        finally:
-            finished.set()
-
-    try:
-        return await anyio.to_thread.run_sync(body, abandon_on_cancel=True)
-    except DunesError as exc:
-        raise ToolError(str(exc)) from exc
-    except anyio.get_cancelled_exc_class():
-        cancel.set()
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(finished.wait, 30.0)
-        raise
 
 
 def register(server: MCPServer, services: Services) -> None:
@@ -89,7 +48,7 @@ def register(server: MCPServer, services: Services) -> None:
         Cancelling the call stops the running block.
         """
 
-        def work(cancel: threading.Event, progress: Progress) -> MamlRunResult:
+        def work(cancel: Event, progress: Progress) -> MamlRunResult:
             return maml_service.run_maml(
                 services=services,
                 text=maml_service.document_text(document=document, example=example),

@@ -12,8 +12,15 @@ from mcp_types import CallToolResult, ImageContent, TextContent
 from pydantic import Field
 
 from dunes.constants import MethodName
-from dunes.interfaces.mcp.deps import DEFAULT_TOP, READS, RECORDS, RECORDS_ONCE, Services, run_tool
-from dunes.interfaces.mcp.tools_maml import run_cancellable
+from dunes.interfaces.mcp.deps import (
+    DEFAULT_TOP,
+    READS,
+    RECORDS,
+    RECORDS_ONCE,
+    Services,
+    run_cancellable,
+    run_tool,
+)
 from dunes.quantum.result import SimulationResult
 from dunes.services import sweep as sweep_service
 from dunes.services.devices import DeviceReport, describe_devices
