@@ -7,11 +7,9 @@ from typing import Annotated, Any
 import typer
 
 from dunes.constants import Role
-from dunes.interfaces.cli.common import console, err_console, print_json, services
+from dunes.interfaces.cli.common import JsonFlag, console, err_console, print_json, services
 
 app = typer.Typer(help="The four agents: plan a circuit, run one role, show placement.")
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _print_plan(plan: dict[str, Any]) -> None:

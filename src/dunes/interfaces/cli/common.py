@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 
 console = Console()
 err_console = Console(stderr=True)
+
+#: ``--json`` on every command that prints a result.
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 #: The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.

@@ -12,7 +12,7 @@ from rich.table import Table
 from dunes.constants import GRAPH_FORMATS as FORMATS
 from dunes.constants import Direction
 from dunes.errors import InvalidInputError
-from dunes.interfaces.cli.common import console, lazy_import, print_json, services
+from dunes.interfaces.cli.common import JsonFlag, console, lazy_import, print_json, services
 
 if TYPE_CHECKING:
     from dunes.beluga import Lineage
@@ -33,7 +33,6 @@ app = typer.Typer(
 )
 
 IdArg = Annotated[str, typer.Argument(help="Node id or a unique prefix of one (like git).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def short(node_id: str, width: int = 16) -> str:
@@ -43,7 +42,7 @@ def short(node_id: str, width: int = 16) -> str:
 
 
 @app.command()
-def show(node_id: IdArg, as_json: JsonOpt = False) -> None:
+def show(node_id: IdArg, as_json: JsonFlag = False) -> None:
     """Show one node: its kind, data and relations."""
     with services() as svc:
         node = graph_service.show_node(services=svc, node_id=node_id)
@@ -72,7 +71,7 @@ def lineage(
     node_id: IdArg,
     depth: Annotated[int, typer.Option(help="Hops to follow (0..100).")] = 3,
     direction: Annotated[Direction, typer.Option(help="Which relations to follow.")] = "both",
-    as_json: JsonOpt = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """What a node came from (upstream) and what came from it (downstream)."""
     with services() as svc:
@@ -122,7 +121,7 @@ def search(
     vector: Annotated[
         str | None, typer.Option(help="Search by this JSON vector instead of embedding TEXT.")
     ] = None,
-    as_json: JsonOpt = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Nodes whose stored embedding is closest to TEXT (cosine similarity)."""
     query: list[float] | None = None
@@ -155,7 +154,7 @@ def search(
 def list_nodes(
     kind: Annotated[str | None, typer.Option(help="Only nodes of this kind.")] = None,
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
-    as_json: JsonOpt = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """The newest nodes."""
     with services() as svc:
@@ -203,7 +202,7 @@ def import_(
 
 
 @app.command()
-def stats(as_json: JsonOpt = False) -> None:
+def stats(as_json: JsonFlag = False) -> None:
     """How many nodes, edges and jobs the graph holds, by kind."""
     with services() as svc:
         counts = graph_service.graph_stats(services=svc)
@@ -241,7 +240,7 @@ def gc(
         ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go.")] = False,
-    as_json: JsonOpt = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Reclaim disk space: artifacts no node refers to, then old ones by the retention rules."""
     with services() as svc:

@@ -12,6 +12,7 @@ from dunes.constants import ExecutorKind, JobStatus
 from dunes.errors import JobError
 from dunes.interfaces.cli.common import (
     INTERRUPTED,
+    JsonFlag,
     console,
     err_console,
     job_progress,
@@ -39,7 +40,6 @@ def get_settings() -> Any:
 
 app = typer.Typer(help="Jobs in the BELUGA store: list, show, cancel, wait.")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 ExecutorOption = Annotated[
     ExecutorKind | None, typer.Option("--executor", "-e", help="Default: executor.kind.")
 ]

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dunes.interfaces.cli.common import console, err_console, lazy_import, print_json, services
+from dunes.interfaces.cli.common import (
+    JsonFlag,
+    console,
+    err_console,
+    lazy_import,
+    print_json,
+    services,
+)
 
 if TYPE_CHECKING:
     from dunes.services import maml as maml_service
@@ -19,11 +26,10 @@ app = typer.Typer(
 )
 
 FileArg = Annotated[Path, typer.Argument(help="A .maml.md file.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 @app.command()
-def validate(file: FileArg, as_json: AsJson = False) -> None:
+def validate(file: FileArg, as_json: JsonFlag = False) -> None:
     """Parse and check a document; exit 1 when it has errors."""
     report = maml_service.validate_maml(text=maml_service.read_document(file))
     if as_json:
@@ -92,7 +98,7 @@ def run(
     decrypt_key: Annotated[
         Path | None, typer.Option(help="AES key for encrypted documents.")
     ] = None,
-    as_json: AsJson = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Run a document's blocks in order under its permissions and the local policy."""
     from dunes.maml import load_symmetric_key

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dunes.constants import DEVICE_FORMS, MethodName, Precision
-from dunes.interfaces.cli.common import console, err_console, interruptible, print_json
+from dunes.interfaces.cli.common import JsonFlag, console, err_console, interruptible, print_json
 
 if TYPE_CHECKING:
     from dunes.quantum.result import SimulationResult
@@ -56,7 +56,7 @@ def simulate(
     record: Annotated[
         bool, typer.Option("--record/--no-record", help="Record the run in the BELUGA graph.")
     ] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Simulate a circuit with Qiskit Aer on the best device."""
     from dunes.config import get_settings
@@ -178,7 +178,7 @@ def _shorten(text: str, width: int = 100) -> str:
 
 
 def gpus(
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Show the devices dunes can use and which Aer build is active."""
     from rich.table import Table

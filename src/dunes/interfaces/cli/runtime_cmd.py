@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
-from dunes.interfaces.cli.common import console, print_json
+from dunes.interfaces.cli.common import JsonFlag, console, print_json
 
 if TYPE_CHECKING:
     from dunes.config import Settings
 
 app = typer.Typer(help="The warm local runtime that keeps models and workers loaded.")
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _settings() -> Settings:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from dunes.errors import InvalidInputError
-from dunes.interfaces.cli.common import console, err_console, interruptible, print_json
+from dunes.interfaces.cli.common import JsonFlag, console, err_console, interruptible, print_json
 
 
 def sweep(
@@ -49,7 +49,7 @@ def sweep(
     record: Annotated[
         bool, typer.Option("--record/--no-record", help="Record the sweep in the BELUGA graph.")
     ] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Simulate a parametric circuit for every binding in one batched run."""
     from dunes.config import get_settings
