@@ -6,6 +6,7 @@ import hashlib
 import math
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
@@ -172,7 +173,7 @@ def _exact_top(values: np.ndarray, index: np.ndarray | None, k: int) -> np.ndarr
 
 #: Left beside a reclaimed artifact, so that reading it says so (``<sha256>.reclaimed``).
 TOMBSTONE_SUFFIX = ".reclaimed"
-#: Amplitudes looked at together when searching or writing a big state: small next to the
+#: Amplitudes looked at together when searching a big state: small next to the
 #: state, so post-processing adds a few MiB to a run's peak, not a copy of the state.
 CHUNK = 2**18
 
@@ -254,59 +255,72 @@ def _aligned_npy_header(data: np.ndarray) -> bytes:
     )
 
 
-def _write_buffered(tmp: Path, data: np.ndarray, raw: memoryview) -> str:
+#: Bytes written (and hashed) at a time: small next to a state, big enough for the disk.
+WRITE_BLOCK = 4 << 20
+
+
+def _hash_while_writing(
+    raw: memoryview,
+    write: Callable[[memoryview, int], None],
+    stage: Callable[[memoryview, int], memoryview] = lambda piece, _: piece,
+) -> str:
+    """sha256 of ``raw``, block by block: each block (``stage`` may copy it elsewhere first)
+    is hashed on a second thread while ``write(block, offset)`` writes it."""
     digest = hashlib.sha256()
-    step = CHUNK * 16
-    with open(tmp, "wb") as handle, ThreadPoolExecutor(1, "dunes-hash") as hasher:
-        np.lib.format.write_array_header_1_0(handle, np.lib.format.header_data_from_array_1_0(data))
+    with ThreadPoolExecutor(1, "dunes-hash") as hasher:
         hashing: Future[None] | None = None
-        for start in range(0, len(raw), step):
-            piece = raw[start : start + step]
+        for i, start in enumerate(range(0, len(raw), WRITE_BLOCK)):
+            block = stage(raw[start : start + WRITE_BLOCK], i)
             if hashing is not None:
                 hashing.result()
-            hashing = hasher.submit(digest.update, piece)
-            handle.write(piece)
+            hashing = hasher.submit(digest.update, block)
+            write(block, start)
         if hashing is not None:
             hashing.result()
     return digest.hexdigest()
+
+
+def _write_buffered(tmp: Path, data: np.ndarray, raw: memoryview) -> str:
+    with open(tmp, "wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, np.lib.format.header_data_from_array_1_0(data))
+
+        def put(block: memoryview, _offset: int) -> None:
+            handle.write(block)
+
+        return _hash_while_writing(raw, put)
 
 
 def _write_direct(tmp: Path, header: bytes, raw: memoryview) -> str | None:
     """Write through ``O_DIRECT``; None when the file system refuses it (nothing is left)."""
     import mmap
 
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_DIRECT", 0)
-    if flags & getattr(os, "O_DIRECT", 0) == 0:
+    direct = getattr(os, "O_DIRECT", None)
+    if direct is None:
         return None
-    step = CHUNK * 16
     try:
-        fd = os.open(tmp, flags, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | direct, 0o600)
     except OSError:
         return None
-    digest = hashlib.sha256()
-    buffers = [mmap.mmap(-1, step), mmap.mmap(-1, step)]  # page aligned; freed with the last view
+    # Two page-aligned bounce buffers: one is written while the other is filled.
+    buffers = [mmap.mmap(-1, WRITE_BLOCK), mmap.mmap(-1, WRITE_BLOCK)]
+
+    def put(block: memoryview, offset: int) -> None:
+        if os.pwrite(fd, block, offset) != len(block):
+            raise OSError("short write")
+
+    def stage(piece: memoryview, i: int) -> memoryview:
+        buffer = memoryview(buffers[i % 2])[: len(piece)]
+        buffer[:] = piece
+        return buffer
+
     try:
-        with ThreadPoolExecutor(1, "dunes-hash") as hasher:
-            buffers[0][: len(header)] = header
-            os.pwrite(fd, memoryview(buffers[0])[: len(header)], 0)
-            hashing: Future[None] | None = None
-            for i, start in enumerate(range(0, len(raw), step)):
-                piece = raw[start : start + step]
-                buffer = memoryview(buffers[i % 2])[: len(piece)]
-                buffer[:] = piece
-                if hashing is not None:
-                    hashing.result()
-                hashing = hasher.submit(digest.update, buffer)
-                if os.pwrite(fd, buffer, len(header) + start) != len(piece):
-                    raise OSError("short write")
-            if hashing is not None:
-                hashing.result()
+        put(stage(memoryview(header), 0), 0)
+        return _hash_while_writing(raw, lambda block, start: put(block, len(header) + start), stage)
     except OSError:
         tmp.unlink(missing_ok=True)
         return None
     finally:
         os.close(fd)
-    return digest.hexdigest()
 
 
 def load_array(artifact: Artifact) -> np.ndarray:
