@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import httpx
 
     from dunes.config import Settings
-    from dunes.orchestration import JobResult
+    from dunes.orchestration import Job, JobResult
     from dunes.services import Services
 
 #: Unix socket paths longer than this do not fit ``sockaddr_un``.
@@ -283,10 +283,11 @@ class RuntimeClient:
         job_id: str = answer(self.http.post("/v1/jobs", json=request))["job_id"]
         return job_id
 
-    def cancel(self, job_id: str) -> dict[str, Any]:
+    def cancel(self, job_id: str) -> Job:
         """Cancel a job; where it stood."""
-        job: dict[str, Any] = answer(self.http.delete(f"/v1/jobs/{job_id}"))
-        return job
+        from dunes.orchestration import Job
+
+        return Job.model_validate(answer(self.http.delete(f"/v1/jobs/{job_id}")))
 
     def follow(
         self,

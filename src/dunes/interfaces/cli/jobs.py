@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
@@ -73,10 +73,7 @@ def run(
                 _follow(held, job.job_id, timeout=timeout, started=started)
             result = _wait(held, job.job_id, timeout=timeout, started=started)
         except KeyboardInterrupt:
-            stopped = job_service.cancel_job(services=held, job_id=job.job_id)
-            where = f" at step '{stopped.step}'" if stopped.step else ""
-            err_console.print(f"cancelled: job {job.job_id} ({stopped.status}{where})")
-            raise typer.Exit(INTERRUPTED) from None
+            _cancelled(job_service.cancel_job(services=held, job_id=job.job_id))
     _finish(result, as_json=as_json)
 
 
@@ -96,10 +93,14 @@ def _run_warm(
 
             return warm.follow(job_id, timeout=timeout, started=started, on_update=show)
     except KeyboardInterrupt:
-        stopped = warm.cancel(job_id)
-        where = f" at step '{stopped['step']}'" if stopped.get("step") else ""
-        err_console.print(f"cancelled: job {job_id} ({stopped['status']}{where})")
-        raise typer.Exit(INTERRUPTED) from None
+        _cancelled(warm.cancel(job_id))
+
+
+def _cancelled(stopped: Job) -> NoReturn:
+    """Say where the job stood when Ctrl-C cancelled it, and exit 130."""
+    where = f" at step '{stopped.step}'" if stopped.step else ""
+    err_console.print(f"cancelled: job {stopped.job_id} ({stopped.status}{where})")
+    raise typer.Exit(INTERRUPTED) from None
 
 
 def _finish(result: JobResult, *, as_json: bool) -> None:
