@@ -139,10 +139,9 @@ class JobProgress(BaseModel):
     job: Job
 
 
-def poll_job(*, services: Services, job_id: str, after_seq: int = 0) -> JobProgress:
-    """One look at a job for a follower (SSE, MCP progress, the CLI's bar): new events, then
-    the job; when it is done, the events are complete (read again after the status)."""
-    full = resolve_job_id(services=services, job_id=job_id)
+def _poll(services: Services, full: str, after_seq: int) -> JobProgress:
+    """One look at job ``full`` (a resolved id): new events, then the job; when it is done,
+    the events are complete (read again after the status)."""
     orchestrator = services.orchestrator
     events = list(orchestrator.events(full, after_seq=after_seq))
     job = orchestrator.status(full)
@@ -201,7 +200,7 @@ class JobWatch:
         self._checked = 0.0
 
     def look(self) -> JobUpdate:
-        progress = poll_job(services=self.services, job_id=self.job_id, after_seq=self.seq)
+        progress = _poll(self.services, self.job_id, self.seq)  # the id resolved once, above
         if progress.events:
             self.seq = progress.events[-1].seq
         now = time.monotonic()
