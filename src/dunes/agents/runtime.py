@@ -32,7 +32,7 @@ from dunes.agents.schemas import (
 from dunes.config import Settings
 from dunes.constants import ROLES, Role
 from dunes.devices import Device, Inventory, discover, pick_device, place
-from dunes.errors import AgentError, InvalidInputError
+from dunes.errors import AgentInputError, InvalidInputError
 from dunes.quantum import SimulationOptions, parse_circuit, simulate
 from dunes.quantum import families as catalog
 from dunes.quantum.circuit import CircuitSpec
@@ -369,7 +369,7 @@ class AgentRuntime:
         """A short report: what was built, top outcomes, entropy, the validation verdict."""
         spec = plan.circuit
         if spec is None:
-            raise AgentError(f"nothing to report: the plan has no circuit ({plan.reason})")
+            raise AgentInputError(f"nothing to report: the plan has no circuit ({plan.reason})")
         outcomes = checks.top_outcomes(result)
         entropy = result.entropy_bits()
         if entropy is None and outcomes:
@@ -413,7 +413,7 @@ class AgentRuntime:
         """Run one role on ``text`` (the roles before it run as needed).
 
         Raises:
-            AgentError: the planner found no circuit for a role that needs one.
+            AgentInputError: the planner found no circuit for a role that needs one.
         """
         role = check_role(role)
         if role == "extraction":
@@ -422,7 +422,7 @@ class AgentRuntime:
         if role == "planner":
             return plan
         if plan.circuit is None:
-            raise AgentError(f"the {role} role needs a circuit: {plan.reason}", field="task")
+            raise AgentInputError(f"the {role} role needs a circuit: {plan.reason}", field="task")
         before = self.validate_circuit(plan.circuit, family=plan.family)
         if role == "validation":
             return before

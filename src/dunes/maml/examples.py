@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from dunes.errors import MamlError
+from dunes.errors import MamlExampleNotFoundError
 
 SUFFIX = ".maml.md"
 
@@ -21,11 +21,11 @@ def read_example(name: str) -> str:
     """The text of example ``name`` (with or without the suffix).
 
     Raises:
-        MamlError: no such example; the message lists the ones there are.
+        MamlExampleNotFoundError: no such example; the message lists the ones there are.
     """
     stem = name[: -len(SUFFIX)] if name.endswith(SUFFIX) else name
     if stem not in list_examples():
-        raise MamlError(
+        raise MamlExampleNotFoundError(
             f"no example {name!r}; examples: {', '.join(list_examples()) or 'none'}", field="name"
         )
     return (resources.files("dunes") / "examples" / (stem + SUFFIX)).read_text(encoding="utf-8")

@@ -20,7 +20,7 @@ from dunes.beluga.store import jsonable
 from dunes.config import Settings
 from dunes.devices import Inventory
 from dunes.errors import (
-    AgentError,
+    AgentInputError,
     CircuitError,
     CircuitValidationError,
     DunesError,
@@ -103,7 +103,7 @@ def build_circuit(planned: PlanResult, extraction: Extraction | None = None) -> 
     """The circuit the plan stands for.
 
     Raises:
-        AgentError: the planner found no circuit for the task; says why and what is known.
+        AgentInputError: the planner found no circuit for the task; says why and what is known.
     """
     if planned.circuit is not None:
         return planned.circuit
@@ -114,7 +114,9 @@ def build_circuit(planned: PlanResult, extraction: Extraction | None = None) -> 
         if extraction is not None and extraction.num_qubits and "num_qubits" not in params:
             params["num_qubits"] = extraction.num_qubits
         return build(planned.family, params)
-    raise AgentError(f"the planner found no circuit for the task: {planned.reason}", field="task")
+    raise AgentInputError(
+        f"the planner found no circuit for the task: {planned.reason}", field="task"
+    )
 
 
 def validate_circuit(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -16,7 +18,7 @@ from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from dunes.config import get_settings
+from dunes.config import Settings, get_settings
 from dunes.errors import ConfigError
 from dunes.interfaces.mcp import create_server
 from dunes.interfaces.mcp.http import create_http_app
@@ -91,6 +93,62 @@ async def test_the_app_for_a_public_address_refuses_requests_without_the_token()
         assert wrong.status_code == 401
         assert wrong.headers["www-authenticate"].startswith("Bearer")
         assert (await client.get("/healthz")).status_code == 200
+
+
+INITIALIZE = {**HANDSHAKE[0]}
+Initialize = Callable[[dict[str, str]], Awaitable[httpx.Response]]
+ACCEPT = {"Accept": "application/json, text/event-stream"}
+
+
+@contextlib.asynccontextmanager
+async def initializer(host: str, settings: Settings) -> AsyncIterator[Initialize]:
+    """A function that posts one initialize request, with given headers, to the HTTP app of a
+    server bound to ``host`` (its lifespan running)."""
+    server = create_server(settings)
+    app = create_http_app(server, host=host)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+
+                async def post(headers: dict[str, str]) -> httpx.Response:
+                    return await client.post("/mcp", json=INITIALIZE, headers={**ACCEPT, **headers})
+
+                yield post
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1"])
+async def test_every_loopback_address_refuses_a_rebound_page(host: str) -> None:
+    """A page whose DNS name points at the server is refused on any loopback address (the
+    SDK's own check covers three names only: 127.0.0.2 was open to any Host)."""
+    async with initializer(host, get_settings()) as post:
+        rebound = await post({"Host": "evil.example.com"})
+        assert rebound.status_code == 421, rebound.text
+        assert rebound.json()["field"] == "host"
+        page = await post({"Host": "127.0.0.1:8765", "Origin": "http://evil.example.com"})
+        assert page.status_code == 403 and page.json()["field"] == "origin"
+        own = await post({"Host": "127.0.0.1:8765"})
+        assert own.status_code == 200, own.text
+        assert "serverInfo" in own.text
+
+
+async def test_http_follows_the_configured_names_origins_and_rate() -> None:
+    settings = get_settings(
+        api={
+            "allowed_hosts": ["dunes.lan"],
+            "cors_origins": ["https://app.example.org"],
+            "rate_limit_per_minute": 2,
+        }
+    )
+    async with initializer("127.0.0.1", settings) as post:
+        named = await post({"Host": "dunes.lan:8765"})
+        assert named.status_code == 200, named.text
+        allowed = await post({"Host": "dunes.lan:8765", "Origin": "https://app.example.org"})
+        assert allowed.status_code == 200, allowed.text
+        limited = await post({"Host": "dunes.lan:8765"})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
 
 
 def test_cli_refuses_a_public_address_without_keys() -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Security
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from dunes.config import Settings, get_settings
 from dunes.interfaces.api import problems
-from dunes.interfaces.api.deps import Gateway
-from dunes.interfaces.api.limits import BodySizeLimit, HostOriginGuard
+from dunes.interfaces.api.deps import BEARER, Gateway
 from dunes.interfaces.api.metrics import MetricsMiddleware
 from dunes.interfaces.api.routes import (
     agents,
@@ -31,6 +30,7 @@ from dunes.interfaces.api.routes import (
 from dunes.orchestration import Orchestrator
 from dunes.services import Services
 from dunes.services.access import AccessPolicy
+from dunes.services.guard import AccessGuard
 
 DESCRIPTION = """\
 Quantum-circuit simulation (Qiskit Aer) and transformer agents on GPUs or the CPU.
@@ -38,6 +38,11 @@ Quantum-circuit simulation (Qiskit Aer) and transformer agents on GPUs or the CP
 Errors are RFC 9457 problem details (`application/problem+json`) naming the field that was
 wrong. Off loopback every `/v1` route and `/metrics` need `Authorization: Bearer <API key>`.
 """
+
+#: What needs no API key: probes, the dashboard's page (its files are under /ui/), the API docs.
+OPEN_PATHS = frozenset(
+    {"/healthz", "/readyz", "/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+)
 
 
 def create_app(
@@ -49,9 +54,10 @@ def create_app(
 ) -> FastAPI:
     """Build the gateway for a server bound to ``host``.
 
-    Access follows ``dunes.services.access``: keys off loopback (or with ``require_api_keys``),
-    the Host and Origin checks always. An ``orchestrator`` passed in is used as is and not
-    closed; otherwise one is built from ``settings`` on first use and closed at shutdown.
+    Access follows ``dunes.services.access`` and is checked by ``dunes.services.guard``: keys
+    off loopback (or with ``require_api_keys``), the Host and Origin checks always (CORS answers
+    preflights before them). An ``orchestrator`` passed in is used as is and not closed;
+    otherwise one is built from ``settings`` on first use and closed at shutdown.
 
     Raises:
         ConfigError: keys are required but none is configured.
@@ -78,8 +84,9 @@ def create_app(
     gateway.metrics.watch_jobs(gateway.count_jobs)
     problems.install(app)
     app.mount("/ui", dashboard.static_files(), name="ui")
+    app.include_router(health.router)
+    app.include_router(dashboard.router)
     for module in (
-        health,
         orchestrate,
         jobs,
         simulate,
@@ -90,10 +97,17 @@ def create_app(
         maml,
         gpus,
         artifacts,
-        dashboard,
     ):
-        app.include_router(module.router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+        app.include_router(module.router, dependencies=[Security(BEARER)])
+    app.add_middleware(
+        AccessGuard,
+        policy=access,
+        refuse=problems.dunes_error_response,
+        limiter=gateway.limiter,
+        max_body_bytes=settings.api.max_body_bytes,
+        open_paths=OPEN_PATHS,
+        open_prefixes=("/ui/",),
+    )
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -101,7 +115,6 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
-    app.add_middleware(HostOriginGuard, policy=access)
     app.add_middleware(MetricsMiddleware, metrics=gateway.metrics)
     return app
 

@@ -1,5 +1,4 @@
-"""What routes depend on: the per-app ``Gateway`` (settings, keys, limits, metrics, services)
-and ``Annotated`` aliases for them."""
+"""What routes depend on: the per-app ``Gateway`` (settings, access, metrics, services)."""
 
 from __future__ import annotations
 
@@ -7,7 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from dunes.config import Settings
 from dunes.constants import JOB_STATUSES
@@ -22,13 +21,12 @@ T = TypeVar("T")
 
 
 class Gateway:
-    """Resources of one app instance: its services, keys, rate limiter and metrics."""
+    """Resources of one app instance: its services, access policy, rate limiter and metrics."""
 
     def __init__(self, settings: Settings, *, access: AccessPolicy, services: Services) -> None:
         self.settings = settings
         self.services = services
         self.access = access
-        self.keys = access.keys
         self.limiter = RateLimiter(settings.api.rate_limit_per_minute)
         self.metrics = Metrics()
 
@@ -61,30 +59,8 @@ def get_gateway(request: Request) -> Gateway:
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
-_bearer = HTTPBearer(
+#: The API key in the OpenAPI document; ``dunes.services.guard`` checks it, before any route.
+BEARER = HTTPBearer(
     auto_error=False,
     description="API key as a bearer token; required when the server is not on loopback.",
 )
-
-
-def authorize(
-    request: Request,
-    gateway: GatewayDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """Check the API key (when required) and the rate limit; return the caller's identity.
-
-    Raises:
-        AuthenticationError: a key is required and missing or wrong (401).
-        RateLimitedError: the caller is over ``api.rate_limit_per_minute`` (429).
-    """
-    header = f"Bearer {credentials.credentials}" if credentials else None
-    key_id = gateway.keys.identify(header)
-    identity = (
-        f"key:{key_id}" if key_id else f"client:{request.client.host if request.client else '-'}"
-    )
-    gateway.limiter.check(identity)
-    return identity
-
-
-ClientDep = Annotated[str, Depends(authorize)]

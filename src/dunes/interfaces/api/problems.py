@@ -38,44 +38,19 @@ class Problem(BaseModel):
     job_id: str | None = Field(None, description="The job concerned, when there is one.")
 
 
-# Most specific first: the first class an error is an instance of decides.
-_MAP: tuple[tuple[type[errors.DunesError], int, str, str], ...] = (
-    (errors.AuthenticationError, 401, "unauthorized", "Missing or invalid API key"),
-    (errors.RateLimitedError, 429, "rate-limited", "Too many requests"),
-    (errors.LimitExceededError, 413, "limit-exceeded", "Limit exceeded"),
-    (errors.InvalidInputError, 422, "invalid-input", "Invalid input"),
-    (errors.CircuitSyntaxError, 422, "circuit-syntax", "Circuit does not parse"),
-    (errors.CircuitError, 422, "circuit-validation", "Invalid circuit"),
-    (errors.InsufficientMemoryError, 422, "insufficient-memory", "State does not fit memory"),
-    (errors.DeviceError, 422, "device", "Device not usable"),
-    (errors.JobNotFoundError, 404, "job-not-found", "Job not found"),
-    (errors.JobCancelledError, 409, "job-cancelled", "Job cancelled"),
-    (errors.BrokerUnavailableError, 503, "broker-unavailable", "Broker unavailable"),
-    (errors.JobError, 409, "job", "Job error"),
-    (errors.MamlSyntaxError, 422, "maml-syntax", "MAML document does not parse"),
-    (errors.MamlValidationError, 422, "maml-validation", "Invalid MAML document"),
-    (errors.MamlPermissionError, 403, "maml-permission", "MAML action not permitted"),
-    (errors.MamlSignatureError, 403, "maml-signature", "MAML signature not trusted"),
-    (errors.MamlError, 422, "maml", "MAML error"),
-    (errors.NodeNotFoundError, 404, "node-not-found", "Graph node not found"),
-    (errors.ArtifactError, 404, "artifact", "Artifact not available"),
-    (errors.StoreError, 503, "store", "Store unavailable"),
-    (errors.ModelNotFoundError, 503, "model-not-found", "Model not available"),
-    (errors.AgentError, 500, "agent", "Agent failed"),
-    (errors.SimulationError, 500, "simulation", "Simulation failed"),
-    (errors.MissingDependencyError, 503, "missing-dependency", "Optional dependency missing"),
-    (errors.ConfigError, 500, "config", "Server misconfigured"),
-)
-
-
-def classify(exc: errors.DunesError) -> tuple[int, str, str]:
-    """(status, type slug, title) for a DunesError."""
-    if type(exc) is errors.AgentError and exc.field is not None:
-        return 422, "agent-input", "Agent cannot work on this input"
-    for cls, status, slug, title in _MAP:
-        if isinstance(exc, cls):
-            return status, slug, title
-    return 500, "error", "Error"
+#: The status of each kind of error (``dunes.errors.ErrorKind``).
+STATUS: dict[errors.ErrorKind, int] = {
+    "invalid": 422,
+    "not_found": 404,
+    "conflict": 409,
+    "forbidden": 403,
+    "unauthorized": 401,
+    "misdirected": 421,
+    "too_large": 413,
+    "rate_limited": 429,
+    "unavailable": 503,
+    "failed": 500,
+}
 
 
 def problem_response(
@@ -109,7 +84,7 @@ def problem_response(
 
 def dunes_error_response(exc: errors.DunesError, instance: str | None = None) -> JSONResponse:
     """Convert a DunesError (the one place this happens)."""
-    status, slug, title = classify(exc)
+    status = STATUS[exc.kind]
     headers: dict[str, str] = {}
     if isinstance(exc, errors.AuthenticationError):
         headers["WWW-Authenticate"] = 'Bearer realm="dunes"'
@@ -121,12 +96,13 @@ def dunes_error_response(exc: errors.DunesError, instance: str | None = None) ->
         log.info("%s on %s: %s", type(exc).__name__, instance, exc)
     return problem_response(
         status=status,
-        slug=slug,
-        title=title,
+        slug=exc.code,
+        title=exc.title,
         detail=exc.message,
         instance=instance,
         field=exc.field,
         headers=headers or None,
+        job_id=exc.job_id if isinstance(exc, errors.JobError) else None,
     )
 
 

@@ -10,7 +10,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp_types import ToolAnnotations
 
-from dunes.errors import DunesError, JobNotFoundError, MamlError, NodeNotFoundError
+from dunes.errors import DunesError
 from dunes.services import Services
 from dunes.services.threads import Progress, in_thread, in_thread_cancellable
 
@@ -43,14 +43,9 @@ async def run_resource(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
     """Run blocking service code for a resource; a DunesError becomes a resource error."""
     try:
         return await in_thread(fn, *args, **kwargs)
-    except (JobNotFoundError, NodeNotFoundError) as exc:
-        raise ResourceNotFoundError(str(exc)) from exc
-    except MamlError as exc:
-        if exc.field == "name":  # no shipped example of that name
-            raise ResourceNotFoundError(str(exc)) from exc
-        raise ResourceError(str(exc)) from exc
     except DunesError as exc:
-        raise ResourceError(str(exc)) from exc
+        missing = exc.kind == "not_found"
+        raise (ResourceNotFoundError if missing else ResourceError)(str(exc)) from exc
 
 
 async def run_cancellable(

@@ -2,50 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dunes.errors import AuthenticationError
+from dunes.interfaces.api.problems import dunes_error_response
 from dunes.interfaces.mcp.server import DunesServer
-from dunes.services.access import AccessPolicy, ApiKeyRing
+from dunes.services.access import AccessPolicy, RateLimiter
+from dunes.services.guard import AccessGuard
 
 MCP_PATH = "/mcp"
 HEALTH_PATH = "/healthz"
-
-
-class BearerTokenMiddleware:
-    """Refuse HTTP requests without a valid ``Authorization: Bearer <key>`` (health exempt)."""
-
-    def __init__(self, app: ASGIApp, keys: ApiKeyRing, exempt: Sequence[str] = ()) -> None:
-        self.app = app
-        self.keys = keys
-        self._exempt = set(exempt)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in self._exempt:
-            await self.app(scope, receive, send)
-            return
-        header = dict(scope.get("headers", ())).get(b"authorization", b"").decode("latin-1")
-        try:
-            self.keys.identify(header or None)
-        except AuthenticationError:
-            body = json.dumps(
-                {"error": "unauthorized", "detail": "a valid bearer token is required"}
-            )
-            response = Response(
-                body,
-                status_code=401,
-                media_type="application/json",
-                headers={"WWW-Authenticate": 'Bearer realm="dunes"'},
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
 
 
 def create_http_app(
@@ -57,11 +25,15 @@ def create_http_app(
     """The ASGI app serving ``server`` over stateless streamable HTTP at ``/mcp``.
 
     Stateless: every request stands alone, so several processes can sit behind a balancer.
+    Access is the REST gateway's (``dunes.services.guard``): Host and Origin, bearer token,
+    rate and body size, refused with the same problem details; the SDK's own narrower Host
+    check is off, so ``api.allowed_hosts`` and ``api.cors_origins`` mean the same here.
 
     Raises:
         ConfigError: a token is required (off loopback, or asked for) and none is configured.
     """
-    policy = AccessPolicy(server.services.settings.api, host=host, require_keys=require_token)
+    api = server.services.settings.api
+    policy = AccessPolicy(api, host=host, require_keys=require_token)
 
     @server.custom_route(HEALTH_PATH, methods=["GET"], include_in_schema=False)
     async def health(request: Request) -> Response:
@@ -71,10 +43,17 @@ def create_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
         host=host,
-        max_request_body_size=server.services.settings.api.max_body_bytes,
+        max_request_body_size=api.max_body_bytes,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
-    if policy.keys.required:
-        app.add_middleware(BearerTokenMiddleware, keys=policy.keys, exempt=[HEALTH_PATH])
+    app.add_middleware(
+        AccessGuard,
+        policy=policy,
+        refuse=dunes_error_response,
+        limiter=RateLimiter(api.rate_limit_per_minute),
+        max_body_bytes=api.max_body_bytes,
+        open_paths=[HEALTH_PATH],
+    )
     return app
 
 

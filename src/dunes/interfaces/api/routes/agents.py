@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from dunes.constants import Role
-from dunes.interfaces.api.deps import ClientDep, GatewayDep
+from dunes.interfaces.api.deps import GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.services import agents as agent_service
 from dunes.services.requests import AgentInput
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/agents", tags=["agents"], responses=PROBLEM_RESPO
 
 
 @router.get("", summary="Where each role runs and with which model")
-async def placement(gateway: GatewayDep, _client: ClientDep) -> agent_service.Placement:
+async def placement(gateway: GatewayDep) -> agent_service.Placement:
     return await gateway.run(agent_service.placement, services=gateway.services)
 
 
@@ -28,7 +28,6 @@ async def placement(gateway: GatewayDep, _client: ClientDep) -> agent_service.Pl
 async def run_role(
     role: Annotated[Role, Path(description="The agent role.")],
     gateway: GatewayDep,
-    _client: ClientDep,
     body: AgentInput,
 ) -> dict[str, Any]:
     return await gateway.run(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse
 
-from dunes.interfaces.api.deps import ClientDep, GatewayDep
+from dunes.interfaces.api.deps import GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.services import graph as graph_service
 
@@ -31,8 +31,6 @@ ArtifactId = Annotated[
     response_class=FileResponse,
     responses={200: {"content": {NPY_MEDIA_TYPE: {}}, "description": "A .npy file"}},
 )
-async def get_artifact(
-    artifact_id: ArtifactId, gateway: GatewayDep, _client: ClientDep
-) -> FileResponse:
+async def get_artifact(artifact_id: ArtifactId, gateway: GatewayDep) -> FileResponse:
     path = graph_service.artifact_file(services=gateway.services, sha256=artifact_id)
     return FileResponse(path, media_type=NPY_MEDIA_TYPE, filename=f"{artifact_id}.npy")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from dunes.interfaces.api.deps import ClientDep, GatewayDep
+from dunes.interfaces.api.deps import GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.services import health as health_service
 from dunes.services.requests import CircuitIn
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1", tags=["simulate"], responses=PROBLEM_RESPONSES)
 
 
 @router.post("/circuits/check", summary="Whether a circuit reads, or where it does not")
-async def check(body: CircuitIn, gateway: GatewayDep, _client: ClientDep) -> CircuitCheck:
+async def check(body: CircuitIn, gateway: GatewayDep) -> CircuitCheck:
     return await gateway.run(check_circuit, text=body.circuit)
 
 
@@ -25,10 +25,10 @@ async def check(body: CircuitIn, gateway: GatewayDep, _client: ClientDep) -> Cir
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "A PNG image"}},
 )
-async def drawing(body: CircuitIn, gateway: GatewayDep, _client: ClientDep) -> Response:
+async def drawing(body: CircuitIn, gateway: GatewayDep) -> Response:
     return Response(await gateway.run(circuit_drawing_png, body.circuit), media_type="image/png")
 
 
 @router.get("/workers", summary="Workers with their queue, device, cores and heartbeat")
-async def workers(gateway: GatewayDep, _client: ClientDep) -> health_service.WorkerList:
+async def workers(gateway: GatewayDep) -> health_service.WorkerList:
     return await gateway.run(health_service.workers, services=gateway.services)

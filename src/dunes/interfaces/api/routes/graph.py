@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from dunes.beluga import Lineage, Node
 from dunes.constants import Direction
-from dunes.interfaces.api.deps import ClientDep, GatewayDep
+from dunes.interfaces.api.deps import GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.services import graph as graph_service
 from dunes.services.public import SearchResult
@@ -32,7 +32,6 @@ WithEmbedding = Annotated[
 @router.get("/search", summary="Nodes whose embeddings are nearest to a text")
 async def search(
     gateway: GatewayDep,
-    _client: ClientDep,
     q: Annotated[
         str,
         Query(min_length=1, max_length=2000, description="Text to search for.", examples=["GHZ"]),
@@ -54,9 +53,7 @@ async def search(
 
 
 @router.get("/{node_id}", summary="One node (entity, activity or agent) by id or id prefix")
-async def get_node(
-    node_id: NodeId, gateway: GatewayDep, _client: ClientDep, embedding: WithEmbedding = False
-) -> Node:
+async def get_node(node_id: NodeId, gateway: GatewayDep, embedding: WithEmbedding = False) -> Node:
     return await gateway.run(
         graph_service.show_node, services=gateway.services, node_id=node_id, embedding=embedding
     )
@@ -66,7 +63,6 @@ async def get_node(
 async def lineage(
     node_id: NodeId,
     gateway: GatewayDep,
-    _client: ClientDep,
     depth: Annotated[int, Query(ge=0, le=100, description="Hops to follow.")] = 3,
     direction: Annotated[Direction, Query()] = "both",
     embedding: WithEmbedding = False,

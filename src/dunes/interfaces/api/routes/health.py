@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Security
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from dunes.interfaces.api.deps import GatewayDep, authorize
+from dunes.interfaces.api.deps import BEARER, GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.services.health import Readiness, readiness
 
@@ -45,7 +45,7 @@ async def readyz(gateway: GatewayDep) -> Readiness:
     summary="Prometheus metrics (names prefixed dunes_)",
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
-    dependencies=[Depends(authorize)],
+    dependencies=[Security(BEARER)],
 )
 async def metrics(gateway: GatewayDep) -> Response:
     body = await run_in_threadpool(gateway.metrics.render)

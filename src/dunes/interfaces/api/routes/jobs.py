@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from dunes.constants import JobStatus
-from dunes.interfaces.api.deps import ClientDep, GatewayDep
+from dunes.interfaces.api.deps import GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.orchestration import Job, JobRequest, JobResult
 from dunes.services import jobs as job_service
@@ -69,7 +69,6 @@ def wait_limit(gateway: GatewayDep, timeout: float | None) -> float:
 )
 async def submit_job(
     gateway: GatewayDep,
-    _client: ClientDep,
     response: Response,
     request: JobRequest,
     wait: Annotated[
@@ -100,7 +99,6 @@ async def submit_job(
 @router.get("", summary="List jobs, newest first")
 async def list_jobs(
     gateway: GatewayDep,
-    _client: ClientDep,
     status: Annotated[JobStatus | None, Query(description="Only jobs in this state.")] = None,
     kind: Annotated[
         Literal["task", "circuit", "batch", "maml"] | None, Query(description="Only this kind.")
@@ -139,7 +137,6 @@ async def list_jobs(
 async def stream_jobs(
     request: Request,
     gateway: GatewayDep,
-    _client: ClientDep,
     status: Annotated[JobStatus | None, Query()] = None,
     kind: Annotated[str | None, Query(max_length=16)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -162,7 +159,7 @@ async def stream_jobs(
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "A PNG image"}},
 )
-async def job_circuit(job_id: JobId, gateway: GatewayDep, _client: ClientDep) -> Response:
+async def job_circuit(job_id: JobId, gateway: GatewayDep) -> Response:
     from dunes.errors import InvalidInputError
 
     result = await gateway.run(
@@ -175,7 +172,7 @@ async def job_circuit(job_id: JobId, gateway: GatewayDep, _client: ClientDep) ->
 
 
 @router.get("/{job_id}", summary="Where a job stands")
-async def get_job(job_id: JobId, gateway: GatewayDep, _client: ClientDep) -> Job:
+async def get_job(job_id: JobId, gateway: GatewayDep) -> Job:
     job = await gateway.run(job_service.get_job, services=gateway.services, job_id=job_id)
     gateway.observe(job)
     return job
@@ -189,7 +186,6 @@ async def get_job(job_id: JobId, gateway: GatewayDep, _client: ClientDep) -> Job
 async def get_result(
     job_id: JobId,
     gateway: GatewayDep,
-    _client: ClientDep,
     response: Response,
     wait: Annotated[bool, Query(description="Block until the job is done.")] = False,
     timeout: Timeout = None,
@@ -214,7 +210,7 @@ async def get_result(
 
 
 @router.delete("/{job_id}", summary="Cancel a queued or running job")
-async def cancel_job(job_id: JobId, gateway: GatewayDep, _client: ClientDep) -> Job:
+async def cancel_job(job_id: JobId, gateway: GatewayDep) -> Job:
     return await gateway.run(job_service.cancel_job, services=gateway.services, job_id=job_id)
 
 
@@ -233,7 +229,6 @@ async def job_events(
     job_id: JobId,
     request: Request,
     gateway: GatewayDep,
-    _client: ClientDep,
     after: Annotated[int, Query(ge=0, le=2**31, description="Resume after this seq.")] = 0,
     last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> EventSourceResponse:
@@ -270,9 +265,7 @@ async def _simulation(gateway: GatewayDep, job_id: str, index: int | None) -> An
     response_class=Response,
     responses={200: {"content": {"application/x-npy": {}}, "description": "A .npy file"}},
 )
-async def job_statevector(
-    job_id: JobId, gateway: GatewayDep, _client: ClientDep, index: Index = None
-) -> Response:
+async def job_statevector(job_id: JobId, gateway: GatewayDep, index: Index = None) -> Response:
     simulation = await _simulation(gateway, job_id, index)
     body = await gateway.run(simulation_service.statevector_npy, simulation)
     return Response(
@@ -288,9 +281,7 @@ async def job_statevector(
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "A PNG image"}},
 )
-async def job_histogram(
-    job_id: JobId, gateway: GatewayDep, _client: ClientDep, index: Index = None
-) -> Response:
+async def job_histogram(job_id: JobId, gateway: GatewayDep, index: Index = None) -> Response:
     simulation = await _simulation(gateway, job_id, index)
     png = await gateway.run(simulation_service.histogram_png, simulation)
     return Response(png, media_type="image/png")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dunes.interfaces.api.deps import ClientDep, GatewayDep
+from dunes.interfaces.api.deps import GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.maml import DocumentReport, MamlRunResult
 from dunes.services import maml as maml_service
@@ -17,7 +17,6 @@ router = APIRouter(prefix="/v1/maml", tags=["maml"], responses=PROBLEM_RESPONSES
 async def validate(
     body: MamlDocumentIn,
     gateway: GatewayDep,
-    _client: ClientDep,
 ) -> DocumentReport:
     return await gateway.run(maml_service.validate_maml, text=body.document)
 
@@ -30,7 +29,6 @@ async def validate(
 async def run(
     body: MamlRunIn,
     gateway: GatewayDep,
-    _client: ClientDep,
 ) -> MamlRunResult:
     return await gateway.run(
         maml_service.run_maml,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from dunes.interfaces.api.deps import ClientDep, GatewayDep
+from dunes.interfaces.api.deps import GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES, problem_response
 from dunes.interfaces.api.routes.jobs import JobAccepted, accepted
 from dunes.orchestration import JobRequest
@@ -33,7 +33,6 @@ router = APIRouter(tags=["seed"], responses=PROBLEM_RESPONSES)
 )
 async def orchestrate_quantum_simulation(
     gateway: GatewayDep,
-    _client: ClientDep,
     response: Response,
     body: SeedTask,
 ) -> SeedResult | JobAccepted | JSONResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dunes.interfaces.api.deps import ClientDep, GatewayDep
+from dunes.interfaces.api.deps import GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.quantum import SimulationResult
 from dunes.services.requests import SimulateRequest
@@ -18,9 +18,7 @@ router = APIRouter(prefix="/v1/simulate", tags=["simulate"], responses=PROBLEM_R
     summary="Simulate one small circuit and wait for the result",
     response_description="The simulation result; complex amplitudes as [re, im] pairs.",
 )
-async def simulate(
-    gateway: GatewayDep, _client: ClientDep, request: SimulateRequest
-) -> SimulationResult:
+async def simulate(gateway: GatewayDep, request: SimulateRequest) -> SimulationResult:
     run = await gateway.run(
         simulate_request, settings=gateway.settings, request=request, origin="network"
     )

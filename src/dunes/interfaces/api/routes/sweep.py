@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dunes.interfaces.api.deps import ClientDep, GatewayDep
+from dunes.interfaces.api.deps import GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.services import sweep as sweep_service
 from dunes.services.requests import SweepRequest
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/v1/sweep", tags=["simulate"], responses=PROBLEM_RESP
 
 
 @router.post("", summary="Simulate a parametric circuit for every binding at once")
-async def sweep(gateway: GatewayDep, _client: ClientDep, request: SweepRequest) -> SweepResult:
+async def sweep(gateway: GatewayDep, request: SweepRequest) -> SweepResult:
     values = sweep_service.request_bindings(
         grid=request.grid, bindings=request.bindings, limit=sweep_service.MAX_REQUEST_BINDINGS
     )
