@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dunes.constants import TERMINAL_STATUSES, JobStatus, MethodName
-from dunes.errors import InvalidInputError
+from dunes.errors import InvalidInputError, JobError
 from dunes.quantum.result import SimulationResult
 
 JobKind = Literal["task", "circuit", "batch", "maml", "chunk"]
@@ -139,6 +139,20 @@ class Job(BaseModel):
     @property
     def done(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    def still_waiting(self, waited_s: float, why: str | None = None) -> JobError:
+        """The error for this job not done after ``waited_s``: where it stands (queued: ``why``
+        no worker takes it) and how to follow or cancel it; the job goes on."""
+        where = f" at step '{self.step}'" if self.step else ""
+        if self.status == "queued":
+            where = f" ({why or 'no worker has taken it yet'})"
+        short = self.job_id[:12]
+        return JobError(
+            f"job {self.job_id} is still {self.status}{where} after {waited_s:.0f} s; it goes "
+            f"on: follow it with `dunes jobs wait {short} --timeout SECONDS` or cancel it with "
+            f"`dunes jobs cancel {short}`",
+            job_id=self.job_id,
+        )
 
 
 class RoleSummary(BaseModel):

@@ -242,15 +242,7 @@ class Orchestrator:
         """The error for a job not done after ``waited_s``: where it stands (or why no worker
         takes it) and how to follow or cancel it; the job goes on."""
         job = self.status(job_id)
-        where = f" at step '{job.step}'" if job.step else ""
-        if job.status == "queued":
-            where = f" ({self.why_waiting(job) or 'no worker has taken it yet'})"
-        short = job_id[:12]
-        return JobError(
-            f"job {job_id} is still {job.status}{where} after {waited_s:.0f} s; it goes on: "
-            f"follow it with `dunes jobs wait {short} --timeout SECONDS` or cancel it with "
-            f"`dunes jobs cancel {short}`"
-        )
+        return job.still_waiting(waited_s, self.why_waiting(job))
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a queued or running job; a finished job is returned unchanged.

@@ -36,6 +36,13 @@ class Placement(BaseModel):
     roles: list[RolePlacement]
 
 
+def family_catalog() -> dict[str, str]:
+    """The circuit families the planner knows: name -> title."""
+    from dunes.quantum import families
+
+    return {name: families.get(name).title for name in families.names()}
+
+
 def placement(*, services: Services) -> Placement:
     from dunes.agents.models import resolve_model
     from dunes.errors import DunesError

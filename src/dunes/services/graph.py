@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from dunes.beluga import Lineage, Node, export_text, import_text
+from dunes.beluga import Edge, Lineage, Node, export_text, import_text
 from dunes.beluga.artifacts import GcReport
 from dunes.constants import GRAPH_FORMATS as FORMATS
 from dunes.constants import Direction
@@ -21,6 +21,11 @@ from dunes.services.public import SearchHit, SearchResult, public_node
 def show_node(*, services: Services, node_id: str, embedding: bool = False) -> Node:
     """One node by id or unique id prefix."""
     return public_node(services.store.get_node(node_id), embedding=embedding)
+
+
+def node_edges(*, services: Services, node_id: str) -> list[Edge]:
+    """The relations a node (by id or unique prefix) takes part in, either way."""
+    return services.store.edges_of(services.store.get_node(node_id).id)
 
 
 def lineage(

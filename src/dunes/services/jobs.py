@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from dunes.errors import InvalidInputError, JobError
+from dunes.constants import JOB_STATUSES
+from dunes.errors import InvalidInputError, JobCancelledError, JobError, JobFailedError
 from dunes.orchestration import Job, JobEvent, JobRequest, JobResult
 from dunes.quantum import SimulationResult
 from dunes.services.context import Services
@@ -56,6 +57,29 @@ def submit_and_wait(
     job = submit_job(services=services, request=request, origin=origin)
     result = wait_for_job(services=services, job_id=job.job_id, timeout=timeout, origin=origin)
     return get_job(services=services, job_id=job.job_id), result
+
+
+def require_success(result: JobResult, *, step: str | None = None) -> JobResult:
+    """``result`` when its job succeeded; else the error saying how it ended, at which step
+    (when the caller knows it) and why.
+
+    Raises:
+        JobFailedError / JobCancelledError: the job failed or was cancelled (``job_id`` set).
+        JobError: it has not ended.
+    """
+    if result.status == "succeeded":
+        return result
+    where = f" at step '{step}'" if step else ""
+    reason = result.error or "no reason recorded"
+    error = {"failed": JobFailedError, "cancelled": JobCancelledError}.get(result.status, JobError)
+    raise error(f"job {result.job_id} {result.status}{where}: {reason}", job_id=result.job_id)
+
+
+def job_counts(*, services: Services) -> dict[str, int]:
+    """Jobs by state, every state present (zero where none)."""
+    counts: dict[str, int] = dict.fromkeys(JOB_STATUSES, 0)
+    counts.update(services.store.stats()["job_statuses"])
+    return counts
 
 
 def resolve_job_id(*, services: Services, job_id: str) -> str:
@@ -249,6 +273,66 @@ async def watch_job_async(
         if update.last:
             return
         await asyncio.sleep(watch.delay)
+
+
+class JobFollower(Protocol):
+    """Jobs as the CLI follows them: here (``LocalJobs``) or through the warm runtime
+    (``dunes.services.runtime.RuntimeClient``), the same way."""
+
+    def submit(self, request: Mapping[str, Any]) -> str: ...
+
+    def watch(self, job_id: str, *, timeout: float | None) -> Iterator[JobUpdate]: ...
+
+    def result(self, job_id: str) -> JobResult: ...
+
+    def cancel(self, job_id: str) -> Job: ...
+
+    def still_waiting(self, job_id: str, waited_s: float) -> JobError: ...
+
+
+class LocalJobs:
+    """``JobFollower`` over this process's services."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def submit(self, request: Mapping[str, Any]) -> str:
+        return submit_job(services=self.services, request=request, origin="local").job_id
+
+    def watch(self, job_id: str, *, timeout: float | None) -> Iterator[JobUpdate]:
+        return watch_job(services=self.services, job_id=job_id, timeout=timeout)
+
+    def result(self, job_id: str) -> JobResult:
+        return job_result(services=self.services, job_id=job_id, origin="local")
+
+    def cancel(self, job_id: str) -> Job:
+        return cancel_job(services=self.services, job_id=job_id)
+
+    def still_waiting(self, job_id: str, waited_s: float) -> JobError:
+        return still_waiting(services=self.services, job_id=job_id, waited_s=waited_s)
+
+
+def follow_to_end(
+    jobs: JobFollower,
+    job_id: str,
+    *,
+    timeout: float | None,
+    started: float,
+    on_update: Callable[[JobUpdate], None] = lambda _update: None,
+) -> tuple[JobResult, Job]:
+    """Follow a job (``on_update`` sees each look) to its result and where it ended.
+
+    Raises:
+        JobError: ``timeout`` s after ``started`` (``time.monotonic()``) it goes on; the error
+            says where it stands and, when no worker takes it, why.
+    """
+    left = None if timeout is None else max(timeout - (time.monotonic() - started), 0.0)
+    last: JobUpdate | None = None
+    for last in jobs.watch(job_id, timeout=left):
+        on_update(last)
+    if last is None or not last.job.done:
+        raise jobs.still_waiting(job_id, time.monotonic() - started)
+    return jobs.result(job_id), last.job
 
 
 def job_simulation(result: JobResult, index: int | None = None) -> SimulationResult:

@@ -11,6 +11,7 @@ from dunes.maml import (
     DocumentReport,
     MamlRunResult,
     SignatureInfo,
+    list_examples,
     read_example,
     run_document,
     validate_document,
@@ -39,6 +40,11 @@ def document_text(*, document: str | None, example: str | None = None) -> str:
             field="document",
         )
     return document
+
+
+def example_names() -> list[str]:
+    """The documents shipped with dunes (``document_text(example=...)`` reads one)."""
+    return list_examples()
 
 
 def validate_maml(*, text: str) -> DocumentReport:
@@ -111,6 +117,27 @@ def read_key(path: Path) -> bytes:
         raise MamlError(f"cannot read key {path}: {exc.strerror}", field="key") from exc
 
 
+def read_symmetric_key(path: Path) -> bytes:
+    """The AES-256 key in a key file (``keygen --symmetric``); a MamlError names what is wrong."""
+    from dunes.maml import load_symmetric_key
+
+    return load_symmetric_key(read_key(path))
+
+
+def keygen(out: Path, *, symmetric: bool = False) -> tuple[Path, ...]:
+    """Write an ML-DSA-65 key pair (``out``, private, and ``out.pub``), or an AES-256 key."""
+    from dunes.maml import generate_keypair, generate_symmetric_key
+
+    return (generate_symmetric_key(out),) if symmetric else generate_keypair(out)
+
+
+def format_maml(*, text: str) -> tuple[str, list[str]]:
+    """The document with fences CommonMark would misread rewritten, and what changed."""
+    from dunes.maml import format_document
+
+    return format_document(text)
+
+
 def write_document(path: Path, text: str) -> Path:
     """Write a document (a MamlError names the file when it cannot be written)."""
     try:
@@ -145,9 +172,9 @@ def encrypt_file(
     path: Path, *, key: Path, section: str | None = None, out: Path | None = None
 ) -> Path:
     """Encrypt the document (or one section's body) with the AES-256-GCM ``key``."""
-    from dunes.maml import encrypt_document, load_symmetric_key
+    from dunes.maml import encrypt_document
 
-    secret = load_symmetric_key(read_key(key))
+    secret = read_symmetric_key(key)
     return write_document(
         out or path, encrypt_document(read_document(path), secret, section=section)
     )
@@ -155,9 +182,9 @@ def encrypt_file(
 
 def decrypt_file(path: Path, *, key: Path, out: Path | None = None) -> Path:
     """Decrypt a document or its encrypted sections with the AES-256-GCM ``key``."""
-    from dunes.maml import decrypt_document, load_symmetric_key
+    from dunes.maml import decrypt_document
 
-    secret = load_symmetric_key(read_key(key))
+    secret = read_symmetric_key(key)
     return write_document(out or path, decrypt_document(read_document(path), secret))
 
 

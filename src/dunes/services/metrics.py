@@ -11,10 +11,14 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from dunes.orchestration import Job
 
 log = logging.getLogger("dunes.metrics")
 
@@ -63,17 +67,18 @@ class Metrics:
         """Report ``count_jobs()`` (state -> number of jobs) at each scrape."""
         self._state.count_jobs = count_jobs
 
-    def observe_job(self, job_id: str, *, kind: str, status: str, seconds: float | None) -> None:
-        """Record one finished job's latency, once per job id."""
-        if seconds is None:
+    def observe_job(self, job: Job) -> None:
+        """Record a finished job's latency, once per job (unfinished ones are left for later)."""
+        if not job.done or job.created_at is None or job.finished_at is None:
             return
         with self._seen_lock:
-            if job_id in self._seen:
+            if job.job_id in self._seen:
                 return
-            self._seen[job_id] = None
+            self._seen[job.job_id] = None
             while len(self._seen) > 100_000:
                 self._seen.popitem(last=False)
-        self.job_seconds.labels(kind=kind, status=status).observe(max(seconds, 0.0))
+        seconds = (job.finished_at - job.created_at).total_seconds()
+        self.job_seconds.labels(kind=job.kind, status=job.status).observe(max(seconds, 0.0))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -29,19 +29,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from dunes.constants import TERMINAL_STATUSES
 
 if TYPE_CHECKING:
     import httpx
 
     from dunes.config import Settings
+    from dunes.errors import JobError
     from dunes.orchestration import Job, JobResult
     from dunes.services import Services
+    from dunes.services.jobs import JobUpdate
 
 #: Unix socket paths longer than this do not fit ``sockaddr_un``.
 MAX_SOCKET_PATH = 100
@@ -278,9 +278,9 @@ class RuntimeClient:
         plan: dict[str, Any] = answer(self.http.post("/v1/agents/planner", json={"text": text}))
         return plan
 
-    def submit(self, request: dict[str, Any]) -> str:
+    def submit(self, request: Mapping[str, Any]) -> str:
         """Queue a job; its id."""
-        job_id: str = answer(self.http.post("/v1/jobs", json=request))["job_id"]
+        job_id: str = answer(self.http.post("/v1/jobs", json=dict(request)))["job_id"]
         return job_id
 
     def cancel(self, job_id: str) -> Job:
@@ -289,35 +289,42 @@ class RuntimeClient:
 
         return Job.model_validate(answer(self.http.delete(f"/v1/jobs/{job_id}")))
 
-    def follow(
-        self,
-        job_id: str,
-        *,
-        timeout: float | None,
-        started: float,
-        on_update: Callable[[dict[str, Any]], None] | None = None,
-    ) -> JobResult:
-        """Poll a job until it ends (``on_update`` sees each state) and return its result.
+    def watch(self, job_id: str, *, timeout: float | None) -> Iterator[JobUpdate]:
+        """Poll the job until it ends or ``timeout`` s pass; a change of step or progress
+        comes as an event (the runtime's job view carries no messages)."""
+        from dunes.orchestration import Job, JobEvent
+        from dunes.services.jobs import JobUpdate
 
-        Raises:
-            JobError: ``timeout`` s after ``started`` it has not ended (it keeps going).
-        """
-        from dunes.errors import JobError
+        started = time.monotonic()
+        seen: tuple[str | None, float] | None = None
+        while True:
+            job = Job.model_validate(answer(self.http.get(f"/v1/jobs/{job_id}")))
+            now = (job.step, job.progress)
+            events = []
+            if now != seen:
+                seen = now
+                step = job.step or job.status
+                events = [JobEvent(job_id=job.job_id, seq=0, step=step, progress=job.progress)]
+            timed_out = timeout is not None and time.monotonic() - started >= timeout
+            yield JobUpdate(events=events, job=job, timed_out=timed_out)
+            if job.done or timed_out:
+                return
+            time.sleep(0.05)
+
+    def result(self, job_id: str) -> JobResult:
+        """The job's result as it stands."""
         from dunes.orchestration import JobResult
 
-        while True:
-            job = answer(self.http.get(f"/v1/jobs/{job_id}"))
-            if on_update is not None:
-                on_update(job)
-            if job["status"] in TERMINAL_STATUSES:
-                break
-            if timeout is not None and time.monotonic() - started >= timeout:
-                raise JobError(
-                    f"job {job_id} is still {job['status']} after {timeout:g} s; follow it "
-                    f"with `dunes jobs wait {job_id[:12]}`"
-                )
-            time.sleep(0.05)
         return JobResult.model_validate(answer(self.http.get(f"/v1/jobs/{job_id}/result")))
+
+    def still_waiting(self, job_id: str, waited_s: float) -> JobError:
+        """Where the job stands after ``waited_s`` and how to follow it (why no worker takes a
+        queued one is the runtime's to know)."""
+        from dunes.orchestration import Job
+
+        return Job.model_validate(answer(self.http.get(f"/v1/jobs/{job_id}"))).still_waiting(
+            waited_s
+        )
 
 
 def answer(response: httpx.Response) -> Any:

@@ -31,6 +31,7 @@ from dunes.orchestration import Orchestrator
 from dunes.services import Services
 from dunes.services.access import AccessPolicy
 from dunes.services.guard import AccessGuard
+from dunes.services.jobs import job_counts
 
 DESCRIPTION = """\
 Quantum-circuit simulation (Qiskit Aer) and transformer agents on GPUs or the CPU.
@@ -81,7 +82,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.gateway = gateway
-    gateway.metrics.watch_jobs(gateway.count_jobs)
+    gateway.metrics.watch_jobs(lambda: job_counts(services=services))
     problems.install(app)
     app.mount("/ui", dashboard.static_files(), name="ui")
     app.include_router(health.router)

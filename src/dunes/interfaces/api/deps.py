@@ -9,8 +9,6 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from dunes.config import Settings
-from dunes.constants import JOB_STATUSES
-from dunes.orchestration import Job
 from dunes.services import Services
 from dunes.services.access import AccessPolicy, RateLimiter
 from dunes.services.metrics import Metrics
@@ -33,22 +31,6 @@ class Gateway:
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn`` on the compute threads and await its result."""
         return await in_thread(fn, *args, **kwargs)
-
-    def count_jobs(self) -> dict[str, int]:
-        """Jobs by state, every state present (for /metrics)."""
-        counts = dict.fromkeys(JOB_STATUSES, 0)
-        counts.update(self.services.store.stats()["job_statuses"])
-        return counts
-
-    def observe(self, job: Job) -> None:
-        """Feed a finished job's latency to the metrics (once per job)."""
-        if job.done and job.created_at is not None and job.finished_at is not None:
-            self.metrics.observe_job(
-                job.job_id,
-                kind=job.kind,
-                status=job.status,
-                seconds=(job.finished_at - job.created_at).total_seconds(),
-            )
 
 
 def get_gateway(request: Request) -> Gateway:

@@ -69,33 +69,34 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """Run one role on a task (the roles before it run as needed)."""
-    from dunes.agents import PlanResult, Report, ValidationVerdict
     from dunes.services import agents as agent_service
 
     with services() as held:
-        if as_json:
-            data = agent_service.run_role(services=held, role=role, text=text)
-            print_json(data)
-            if role == "planner" and data.get("circuit") is None:
-                raise typer.Exit(1)
-            return
-        output = held.agents.run_role(role, text)
-    console.print(f"{output.role} on {output.device} ({output.model})", highlight=False)
-    if isinstance(output, PlanResult):
-        _print_plan(output.public())
-        if output.circuit is None:
-            raise typer.Exit(1)
-    elif isinstance(output, ValidationVerdict):
-        for check in output.checks:
-            mark = {True: "ok", False: "FAIL", None: "--"}[check.ok]
-            console.print(f"  {mark:4} {check.name}: {check.detail}", highlight=False)
-        console.print(output.verdict, highlight=False)
-    elif isinstance(output, Report):
-        console.print(output.text, highlight=False)
+        data = agent_service.run_role(services=held, role=role, text=text)
+    if as_json:
+        print_json(data)
     else:
-        data = output.model_dump(mode="json", exclude={"embedding", "role", "device", "model"})
+        _print_output(role, data)
+    if role == "planner" and data.get("circuit") is None:
+        raise typer.Exit(1)
+
+
+def _print_output(role: Role, data: dict[str, Any]) -> None:
+    """One role's public output (``agents.run_role``), for people."""
+    console.print(f"{role} on {data.get('device')} ({data.get('model')})", highlight=False)
+    if role == "planner":
+        _print_plan(data)
+    elif role == "validation":
+        for check in data["checks"]:
+            mark = {True: "ok", False: "FAIL", None: "--"}[check["ok"]]
+            console.print(f"  {mark:4} {check['name']}: {check['detail']}", highlight=False)
+        console.print(data["verdict"], highlight=False)
+    elif role == "synthesis":
+        console.print(data["text"], highlight=False)
+    else:
         for key, value in data.items():
-            console.print(f"  {key}: {value}", highlight=False)
+            if key not in ("role", "device", "model") and value is not None:
+                console.print(f"  {key}: {value}", highlight=False)
 
 
 @app.command()

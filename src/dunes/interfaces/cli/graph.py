@@ -46,7 +46,7 @@ def show(node_id: IdArg, as_json: JsonFlag = False) -> None:
     """Show one node: its kind, data and relations."""
     with services() as svc:
         node = graph_service.show_node(services=svc, node_id=node_id)
-        links = svc.store.edges_of(node.id)
+        links = graph_service.node_edges(services=svc, node_id=node.id)
     if as_json:
         print_json({"node": node, "edges": links})
         return

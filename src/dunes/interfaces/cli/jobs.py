@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
 
 from dunes.constants import ExecutorKind, JobStatus
-from dunes.errors import JobError
 from dunes.interfaces.cli.common import (
     INTERRUPTED,
     JsonFlag,
@@ -23,10 +24,8 @@ from dunes.interfaces.cli.common import (
 
 if TYPE_CHECKING:
     from dunes.orchestration import Job, JobResult
-    from dunes.services import Services
     from dunes.services import health as health_service
     from dunes.services import jobs as job_service
-    from dunes.services.runtime import RuntimeClient
 else:
     health_service = lazy_import("dunes.services.health")
     job_service = lazy_import("dunes.services.jobs")
@@ -57,43 +56,62 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """Run a task end to end: plan, circuit, simulation, validation, report; stored in BELUGA."""
+    request = {"task": task, "shots": shots, "seed": seed, "device": device}
+    with _jobs(executor) as jobs:  # the warm runtime when there is one: models already loaded
+        started = time.monotonic()
+        job_id = jobs.submit(request)
+        try:
+            result, ended = _follow(
+                jobs, job_id, timeout=timeout, started=started, show=not as_json
+            )
+        except KeyboardInterrupt:
+            _cancelled(jobs.cancel(job_id))
+    _finish(result, as_json=as_json, step=ended.step)
+
+
+@contextmanager
+def _jobs(executor: str | None) -> Iterator[job_service.JobFollower]:
+    """Jobs through the warm runtime when it serves this executor, else in this process."""
     from dunes.services.runtime import warm_client
 
-    request = {"task": task, "shots": shots, "seed": seed, "device": device}
     warm = warm_client(get_settings(), executor)
-    if warm is not None:  # the warm runtime: models and workers already loaded
+    if warm is not None:
         with warm:
-            _finish(_run_warm(warm, request, timeout=timeout, follow=not as_json), as_json=as_json)
+            yield warm
         return
     with services(executor) as held:
-        started = time.monotonic()
-        job = job_service.submit_job(services=held, request=request, origin="local")
-        try:
-            if not as_json:
-                _follow(held, job.job_id, timeout=timeout, started=started)
-            result = _wait(held, job.job_id, timeout=timeout, started=started)
-        except KeyboardInterrupt:
-            _cancelled(job_service.cancel_job(services=held, job_id=job.job_id))
-    _finish(result, as_json=as_json)
+        yield job_service.LocalJobs(held)
 
 
-def _run_warm(
-    warm: RuntimeClient, request: dict[str, Any], *, timeout: float | None, follow: bool
-) -> JobResult:
-    """Submit a job to the runtime, show its steps, return its result; Ctrl-C cancels it."""
-    started = time.monotonic()
-    job_id = warm.submit(request)
-    try:
-        with job_progress(disable=not follow) as progress:
-            bar = progress.add_task(f"job {job_id[:8]} queued", total=1.0)
+def _follow(
+    jobs: job_service.JobFollower,
+    job_id: str,
+    *,
+    timeout: float | None,
+    started: float,
+    show: bool,
+) -> tuple[JobResult, Job]:
+    """Follow a job to its end, showing its steps (and, while it waits, why) unless not
+    ``show``; past ``timeout`` s an error says where it stands."""
+    with job_progress(disable=not show) as progress:
+        bar = progress.add_task(f"job {job_id[:8]} queued", total=1.0)
+        warned = None
 
-            def show(job: dict[str, Any]) -> None:
-                step = job.get("step") or job["status"]
-                progress.update(bar, completed=job.get("progress") or 0.0, description=step)
+        def update(look: job_service.JobUpdate) -> None:
+            nonlocal warned
+            for event in look.events:
+                said = f"{event.step}: {event.message}" if event.message else event.step
+                progress.update(bar, completed=event.progress, description=said)
+            if look.waiting and look.waiting != warned:
+                progress.console.print(f"waiting: {look.waiting}", highlight=False)
+                warned = look.waiting
+            if look.waiting:
+                waited = time.monotonic() - started
+                progress.update(bar, description=f"queued {waited:.0f} s: no worker")
 
-            return warm.follow(job_id, timeout=timeout, started=started, on_update=show)
-    except KeyboardInterrupt:
-        _cancelled(warm.cancel(job_id))
+        return job_service.follow_to_end(
+            jobs, job_id, timeout=timeout, started=started, on_update=update
+        )
 
 
 def _cancelled(stopped: Job) -> NoReturn:
@@ -103,49 +121,13 @@ def _cancelled(stopped: Job) -> NoReturn:
     raise typer.Exit(INTERRUPTED) from None
 
 
-def _finish(result: JobResult, *, as_json: bool) -> None:
+def _finish(result: JobResult, *, as_json: bool, step: str | None = None) -> None:
+    """Print the result; exit 1 (saying why) unless the job succeeded."""
     if as_json:
         print_json(result)
     else:
         render_job_result(result)
-    if result.status != "succeeded":
-        raise JobError(
-            f"job {result.job_id} {result.status}: {result.error or 'no reason recorded'}"
-        )
-
-
-def _wait(
-    held: Services, job_id: str, *, timeout: float | None, started: float | None = None
-) -> JobResult:
-    """The job's result; past ``timeout`` s (counted from ``started``) an error that says where
-    the job stands and, when no worker will take it, why."""
-    began = time.monotonic() if started is None else started
-    left = None if timeout is None else max(timeout - (time.monotonic() - began), 0.01)
-    result = job_service.wait_for_job(services=held, job_id=job_id, timeout=left, origin="local")
-    if result is None:
-        waited = time.monotonic() - began
-        raise job_service.still_waiting(services=held, job_id=job_id, waited_s=waited)
-    return result
-
-
-def _follow(held: Services, job_id: str, *, timeout: float | None, started: float) -> None:
-    """Show the job's steps as they happen (and, while it waits, why), until it ends or
-    ``timeout`` s pass."""
-    left = None if timeout is None else timeout - (time.monotonic() - started)
-    with job_progress() as progress:
-        bar = progress.add_task(f"job {job_id[:8]} queued", total=1.0)
-        warned = None
-        for update in job_service.watch_job(services=held, job_id=job_id, timeout=left):
-            for event in update.events:
-                progress.update(
-                    bar, completed=event.progress, description=f"{event.step}: {event.message}"
-                )
-            if update.waiting and update.waiting != warned:
-                progress.console.print(f"waiting: {update.waiting}", highlight=False)
-                warned = update.waiting
-            if update.waiting:
-                waited = time.monotonic() - started
-                progress.update(bar, description=f"queued {waited:.0f} s: no worker")
+    job_service.require_success(result, step=step)
 
 
 def render_job_result(result: JobResult) -> None:
@@ -268,15 +250,11 @@ def wait(
 ) -> None:
     """Wait for a job to finish and print its result (exit 1 unless it succeeded)."""
     with services() as held:
-        result = _wait(
-            held, job_service.resolve_job_id(services=held, job_id=job_id), timeout=timeout
-        )
-    if as_json:
-        print_json(result)
-    else:
-        render_job_result(result)
-    if result.status != "succeeded":
-        raise JobError(f"job {job_id} {result.status}: {result.error or 'no reason recorded'}")
+        jobs = job_service.LocalJobs(held)
+        full = job_service.resolve_job_id(services=held, job_id=job_id)
+        started = time.monotonic()
+        result, ended = _follow(jobs, full, timeout=timeout, started=started, show=not as_json)
+    _finish(result, as_json=as_json, step=ended.step)
 
 
 def worker(

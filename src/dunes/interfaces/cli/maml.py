@@ -61,10 +61,8 @@ def fmt(
     ] = False,
 ) -> None:
     """Rewrite fences CommonMark would misread (outer fences made longer, wrapper fences removed)."""
-    from dunes.maml import format_document
-
     text = maml_service.read_document(file)
-    formatted, changes = format_document(text)
+    formatted, changes = maml_service.format_maml(text=text)
     for change in changes:
         err_console.print(f"{file}: {change}", highlight=False, soft_wrap=True)
     if stdout:
@@ -101,8 +99,6 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """Run a document's blocks in order under its permissions and the local policy."""
-    from dunes.maml import load_symmetric_key
-
     with services() as held:
         result = maml_service.run_maml(
             services=held,
@@ -115,9 +111,7 @@ def run(
             trust=trust,
             frozen=frozen,
             keys=key or [],
-            decrypt_key=load_symmetric_key(maml_service.read_key(decrypt_key))
-            if decrypt_key
-            else None,
+            decrypt_key=maml_service.read_symmetric_key(decrypt_key) if decrypt_key else None,
             progress=None
             if as_json
             else lambda _f, msg: err_console.print(f"running {msg}", highlight=False),
@@ -161,13 +155,11 @@ def keygen(
     ] = False,
 ) -> None:
     """Create an ML-DSA-65 key pair (or an AES-256 key with --symmetric)."""
-    from dunes.maml import generate_keypair, generate_symmetric_key
-
+    written = maml_service.keygen(out, symmetric=symmetric)
     if symmetric:
-        console.print(f"wrote {generate_symmetric_key(out)}", highlight=False)
+        console.print(f"wrote {written[0]}", highlight=False)
         return
-    private, public = generate_keypair(out)
-    console.print(f"wrote {private} (private, keep it secret) and {public}", highlight=False)
+    console.print(f"wrote {written[0]} (private, keep it secret) and {written[1]}", highlight=False)
 
 
 @app.command()

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from dunes.interfaces.mcp.deps import Services, run_tool
 from dunes.interfaces.mcp.tools_jobs import result_of
-from dunes.quantum import families
+from dunes.services.agents import family_catalog
 
 
 def register(server: MCPServer, services: Services) -> None:
@@ -21,9 +21,7 @@ def register(server: MCPServer, services: Services) -> None:
         shots: Annotated[str, Field(description="Samples to draw (default 1000).")] = "1000",
     ) -> str:
         """Turn a goal into a circuit with the planner, run it, and explain the outcome."""
-        catalog = "\n".join(
-            f"- {f.name}: {f.title}" for f in (families.get(n) for n in families.names())
-        )
+        catalog = "\n".join(f"- {name}: {title}" for name, title in family_catalog().items())
         return f"""Design and run a quantum circuit for this goal: {goal}
 
 1. Call `plan_circuit` with the goal. If it returns a `family` and a `circuit`, use that circuit;

@@ -9,9 +9,9 @@ from mcp.server.mcpserver.resources import FunctionResource
 
 from dunes.interfaces.mcp.deps import Services, run_resource
 from dunes.interfaces.mcp.tools_jobs import result_of
-from dunes.maml import list_examples, read_example
 from dunes.services import graph as graph_service
 from dunes.services import jobs as job_service
+from dunes.services import maml as maml_service
 from dunes.services.devices import describe_devices
 
 MAML_MIME = "text/markdown"
@@ -77,12 +77,14 @@ def register(server: MCPServer, services: Services) -> None:
         mime_type=MAML_MIME,
     )
     async def maml_example(name: str) -> str:
-        return await run_resource(read_example, name)
+        return await run_resource(maml_service.document_text, document=None, example=name)
 
-    for example in list_examples():
+    for example in maml_service.example_names():
         server.add_resource(
             FunctionResource.from_function(
-                fn=lambda example=example: read_example(example),
+                fn=lambda example=example: maml_service.document_text(
+                    document=None, example=example
+                ),
                 uri=f"dunes://maml/{example}",
                 name=f"maml-{example}",
                 title=f"MAML example {example}",

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import anyio
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from dunes.constants import TERMINAL_STATUSES, JobStatus
@@ -107,8 +106,7 @@ async def submit_and_follow(
     out = await follow_job(services, job.job_id, ctx, timeout=timeout, cancel_job_on_cancel=True)
     if out.status in ("failed", "cancelled"):
         ended = await run_tool(job_service.get_job, services=services, job_id=job.job_id)
-        where = f" at step {ended.step}" if ended.step else ""
-        raise ToolError(f"job {job.job_id} {out.status}{where}: {out.error or 'no reason given'}")
+        return await run_tool(job_service.require_success, out, step=ended.step)
     return out
 
 

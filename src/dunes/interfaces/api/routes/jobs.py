@@ -91,7 +91,7 @@ async def submit_job(
     )
     if result is None:
         return accepted(job, response)
-    gateway.observe(job)
+    gateway.metrics.observe_job(job)
     response.status_code = 200
     return result
 
@@ -119,7 +119,7 @@ async def list_jobs(
         offset=offset,
     )
     for job in page.jobs:
-        gateway.observe(job)
+        gateway.metrics.observe_job(job)
     return page
 
 
@@ -174,7 +174,7 @@ async def job_circuit(job_id: JobId, gateway: GatewayDep) -> Response:
 @router.get("/{job_id}", summary="Where a job stands")
 async def get_job(job_id: JobId, gateway: GatewayDep) -> Job:
     job = await gateway.run(job_service.get_job, services=gateway.services, job_id=job_id)
-    gateway.observe(job)
+    gateway.metrics.observe_job(job)
     return job
 
 

@@ -9,10 +9,9 @@ JSON body; the work runs as a job on the Orchestrator and the call waits for it 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
 
 from dunes.interfaces.api.deps import GatewayDep
-from dunes.interfaces.api.problems import PROBLEM_RESPONSES, problem_response
+from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.interfaces.api.routes.jobs import JobAccepted, accepted
 from dunes.orchestration import JobRequest
 from dunes.services import jobs as job_service
@@ -35,7 +34,7 @@ async def orchestrate_quantum_simulation(
     gateway: GatewayDep,
     response: Response,
     body: SeedTask,
-) -> SeedResult | JobAccepted | JSONResponse:
+) -> SeedResult | JobAccepted:
     job, result = await gateway.run(
         job_service.submit_and_wait,
         services=gateway.services,
@@ -43,18 +42,7 @@ async def orchestrate_quantum_simulation(
         origin="network",
         timeout=gateway.settings.api.sync_wait_timeout_s,
     )
-    job_id = job.job_id
     if result is None:
         return accepted(job, response)
-    gateway.observe(job)
-    if result.status != "succeeded":
-        return problem_response(
-            status=422 if result.status == "failed" else 409,
-            slug="job-failed" if result.status == "failed" else "job-cancelled",
-            title="Job failed" if result.status == "failed" else "Job cancelled",
-            detail=result.error or f"the job ended {result.status}",
-            instance="/orchestrate-quantum-simulation",
-            field="task",
-            job_id=job_id,
-        )
-    return SeedResult.of(result)
+    gateway.metrics.observe_job(job)
+    return SeedResult.of(job_service.require_success(result, step=job.step))
