@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
+from dunes.config import ApiSettings
 from dunes.errors import (
     DunesError,
     ForeignOriginError,
@@ -34,7 +35,8 @@ BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 
 class AccessGuard:
-    """Admit a request under ``policy`` or answer with ``refuse(error, path)``.
+    """Admit a request under ``policy`` or answer with ``refuse(error, path)``; the rate and
+    body limits are ``api.rate_limit_per_minute`` and ``api.max_body_bytes``.
 
     ``open_paths`` (exact) and ``open_prefixes`` need no key and are not rate-limited (health
     checks, the dashboard's page and files, the API docs); the Host and Origin rules hold for
@@ -45,18 +47,17 @@ class AccessGuard:
         self,
         app: ASGIApp,
         *,
+        api: ApiSettings,
         policy: AccessPolicy,
         refuse: Refuse,
-        limiter: RateLimiter | None = None,
-        max_body_bytes: int | None = None,
         open_paths: Collection[str] = (),
         open_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.policy = policy
         self.refuse = refuse
-        self.limiter = limiter
-        self.max_body_bytes = max_body_bytes
+        self.limiter = RateLimiter(api.rate_limit_per_minute)
+        self.max_body_bytes = api.max_body_bytes
         self.open_paths = frozenset(open_paths)
         self.open_prefixes = open_prefixes
 
@@ -71,7 +72,7 @@ class AccessGuard:
             await self.refuse(exc, path)(scope, receive, send)
             return
         method = scope.get("method", "GET")
-        if scope["type"] != "http" or self.max_body_bytes is None or method in BODILESS:
+        if scope["type"] != "http" or method in BODILESS:
             await self.app(scope, receive, send)
             return
         await self._limit_body(scope, receive, send, path)
@@ -97,16 +98,13 @@ class AccessGuard:
         if path in self.open_paths or path.startswith(self.open_prefixes):
             return
         key_id = self.policy.keys.identify(headers.get("authorization"))
-        if self.limiter is not None:
-            client = scope.get("client")
-            self.limiter.check(
-                f"key:{key_id}" if key_id else f"client:{client[0] if client else '-'}"
-            )
+        client = scope.get("client")
+        self.limiter.check(f"key:{key_id}" if key_id else f"client:{client[0] if client else '-'}")
 
     async def _limit_body(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """Refuse a body over ``max_bytes``: a declared ``Content-Length`` before anything is
         read; a chunked body read up to the limit and replayed to the app."""
-        limit = self.max_body_bytes or 0
+        limit = self.max_body_bytes
         declared = dict(scope.get("headers") or ()).get(b"content-length")
         length = int(declared) if declared is not None and declared.isdigit() else -1
         if length > limit:

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from dunes.constants import JOB_STATUSES
+from dunes.constants import JOB_STATUSES, TERMINAL_STATUSES
 from dunes.errors import InvalidInputError, JobCancelledError, JobError, JobFailedError
 from dunes.orchestration import Job, JobEvent, JobRequest, JobResult
 from dunes.quantum import SimulationResult
@@ -49,13 +49,25 @@ def submit_job(
     return orchestrator.status(job_id)
 
 
+def sync_wait_s(*, services: Services, timeout: float | None) -> float:
+    """How long a request waits for a job: ``timeout``, at most ``api.sync_wait_timeout_s``
+    (also the default), so that no request holds a server longer."""
+    limit = services.settings.api.sync_wait_timeout_s
+    return limit if timeout is None else min(timeout, limit)
+
+
 def submit_and_wait(
-    *, services: Services, request: JobRequest | Mapping[str, Any], origin: Origin, timeout: float
+    *,
+    services: Services,
+    request: JobRequest | Mapping[str, Any],
+    origin: Origin,
+    timeout: float | None = None,
 ) -> tuple[Job, JobResult | None]:
-    """Queue a job and wait up to ``timeout`` s: the job as it then stands, and its result
+    """Queue a job and wait for it (``sync_wait_s``): the job as it then stands, and its result
     when it is done (None while it goes on)."""
     job = submit_job(services=services, request=request, origin=origin)
-    result = wait_for_job(services=services, job_id=job.job_id, timeout=timeout, origin=origin)
+    wait = sync_wait_s(services=services, timeout=timeout)
+    result = wait_for_job(services=services, job_id=job.job_id, timeout=wait, origin=origin)
     return get_job(services=services, job_id=job.job_id), result
 
 
@@ -333,6 +345,35 @@ def follow_to_end(
     if last is None or not last.job.done:
         raise jobs.still_waiting(job_id, time.monotonic() - started)
     return jobs.result(job_id), last.job
+
+
+#: A job's steps share 0..0.99 of its rising progress; its end is 1.0.
+STEP_SHARE = 0.99
+NUDGE = 1e-4
+
+
+def rising_progress(event: JobEvent, last: float) -> float | None:
+    """The progress to report for ``event`` when it must rise at every report (MCP progress
+    notifications): steps 0..0.99, a repeated value nudged up a little but never to 1.0, the
+    event that ends the job 1.0; None when nothing higher is left to report."""
+    if event.status in TERMINAL_STATUSES:
+        return 1.0 if last < 1.0 else None
+    value = min(max(event.progress * STEP_SHARE, last + NUDGE), 1.0 - NUDGE)
+    return value if value > last else None
+
+
+async def rising_progress_async(
+    *, services: Services, job_id: str, timeout: float | None
+) -> AsyncIterator[tuple[float, str]]:
+    """Follow a job until it ends or ``timeout`` s pass, as (progress, step message) pairs
+    whose progress rises strictly and is 1.0 at the end (see ``rising_progress``)."""
+    last = 0.0
+    async for update in watch_job_async(services=services, job_id=job_id, timeout=timeout):
+        for event in update.events:
+            value = rising_progress(event, last)
+            if value is not None:
+                last = value
+                yield value, f"{event.step}: {event.message}" if event.message else event.step
 
 
 def job_simulation(result: JobResult, index: int | None = None) -> SimulationResult:

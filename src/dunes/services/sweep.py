@@ -114,12 +114,36 @@ def request_bindings(
     if (bindings is None) == (grid is None):
         raise InvalidInputError("give exactly one of bindings or grid", field="bindings")
     values = bindings if bindings is not None else grid_bindings(grid or [])
-    count = len(next(iter(values.values()))) if values else 1
+    count = binding_count(values)
     if count > limit:
         raise InvalidInputError(
             f"{count:,} bindings; at most {limit:,} per request", field="bindings"
         )
     return values
+
+
+def local_bindings(
+    *, grid: Sequence[str], file: Path | None, names: str | None = None
+) -> dict[str, list[float]]:
+    """The bindings of a local sweep: a grid (``name=START:STOP:COUNT`` or ``name=v1,v2``) or a
+    bindings file (``names``: the comma-separated columns of a ``.npy``), not both; neither is
+    the one binding of a circuit without parameters.
+
+    Raises:
+        InvalidInputError: both given, or either is malformed.
+    """
+    values = grid_bindings(grid)
+    if file is None:
+        return values
+    if values:
+        raise InvalidInputError("give --param or --bindings, not both", field="bindings")
+    columns = [n.strip() for n in (names or "").split(",") if n.strip()]
+    return read_bindings(file, names=columns)
+
+
+def binding_count(values: Mapping[str, Sequence[float]]) -> int:
+    """How many bindings ``values`` holds (one when it names no parameter)."""
+    return len(next(iter(values.values()))) if values else 1
 
 
 def read_bindings(path: Path, *, names: Sequence[str] = ()) -> dict[str, list[float]]:
@@ -179,7 +203,7 @@ def run_sweep(
         CircuitSyntaxError / CircuitValidationError / InvalidInputError: names what is wrong.
     """
     parametric = circuit if isinstance(circuit, ParametricCircuit) else parse_parametric(circuit)
-    size = len(next(iter(bindings.values()))) if bindings else 1
+    size = binding_count(bindings)
     if size > MAX_BINDINGS:
         raise InvalidInputError(f"{size:,} bindings; at most {MAX_BINDINGS:,}", field="bindings")
     if shots > settings.quantum.max_shots:

@@ -127,20 +127,3 @@ async def test_list_gpus_and_the_gpus_resource_agree(server: DunesServer) -> Non
         assert content.mime_type == "application/json"
         data = json.loads(content.text)  # type: ignore[union-attr]
         assert [d["id"] for d in data["devices"]] == [d["id"] for d in out["devices"]]
-
-
-def test_progress_values_strictly_increase_and_end_at_one() -> None:
-    from dunes.interfaces.mcp.tools_jobs import progress_value
-    from dunes.orchestration import JobEvent
-
-    steps = [("start", 0.0, "running"), ("plan", 0.15, None), ("store", 1.0, None)]
-    steps += [("store", 1.0, None), ("done", 1.0, "succeeded")]
-    last, values = 0.0, []
-    for seq, (step, progress, status) in enumerate(steps, start=1):
-        event = JobEvent(job_id="j", seq=seq, step=step, progress=progress, status=status)
-        value = progress_value(event, last)
-        if value is not None:
-            values.append(value)
-            last = value
-    assert values == sorted(set(values)) and len(values) == 5
-    assert values[-1] == 1.0 and all(v < 1.0 for v in values[:-1])

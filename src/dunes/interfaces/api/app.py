@@ -66,7 +66,7 @@ def create_app(
     settings = settings or get_settings()
     services = Services(settings, orchestrator=orchestrator)
     access = AccessPolicy(settings.api, host=host, require_keys=require_api_keys)
-    gateway = Gateway(settings, access=access, services=services)
+    gateway = Gateway(settings, services=services)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -102,10 +102,9 @@ def create_app(
         app.include_router(module.router, dependencies=[Security(BEARER)])
     app.add_middleware(
         AccessGuard,
+        api=settings.api,
         policy=access,
         refuse=problems.dunes_error_response,
-        limiter=gateway.limiter,
-        max_body_bytes=settings.api.max_body_bytes,
         open_paths=OPEN_PATHS,
         open_prefixes=("/ui/",),
     )

@@ -10,7 +10,6 @@ from fastapi.security import HTTPBearer
 
 from dunes.config import Settings
 from dunes.services import Services
-from dunes.services.access import AccessPolicy, RateLimiter
 from dunes.services.metrics import Metrics
 from dunes.services.threads import in_thread
 
@@ -19,13 +18,11 @@ T = TypeVar("T")
 
 
 class Gateway:
-    """Resources of one app instance: its services, access policy, rate limiter and metrics."""
+    """Resources of one app instance: its settings, services and metrics."""
 
-    def __init__(self, settings: Settings, *, access: AccessPolicy, services: Services) -> None:
+    def __init__(self, settings: Settings, *, services: Services) -> None:
         self.settings = settings
         self.services = services
-        self.access = access
-        self.limiter = RateLimiter(settings.api.rate_limit_per_minute)
         self.metrics = Metrics()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from dunes.errors import InvalidInputError
 from dunes.interfaces.cli.common import JsonFlag, console, err_console, interruptible, print_json
 
 
@@ -57,14 +56,9 @@ def sweep(
     from dunes.services.simulation import read_circuit_source
 
     settings = get_settings()
-    values = sweep_service.grid_bindings(param or [])
-    if bindings is not None:
-        if values:
-            raise InvalidInputError("give --param or --bindings, not both", field="bindings")
-        columns = [n.strip() for n in (names or "").split(",") if n.strip()]
-        values = sweep_service.read_bindings(bindings, names=columns)
+    values = sweep_service.local_bindings(grid=param or [], file=bindings, names=names)
     source = read_circuit_source(circuit).text
-    count = len(next(iter(values.values()))) if values else 1
+    count = sweep_service.binding_count(values)
 
     def work() -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn

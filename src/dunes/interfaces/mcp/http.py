@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from dunes.interfaces.api.problems import dunes_error_response
 from dunes.interfaces.mcp.server import DunesServer
-from dunes.services.access import AccessPolicy, RateLimiter
+from dunes.services.access import AccessPolicy
 from dunes.services.guard import AccessGuard
 
 MCP_PATH = "/mcp"
@@ -48,10 +48,9 @@ def create_http_app(
     )
     app.add_middleware(
         AccessGuard,
+        api=api,
         policy=policy,
         refuse=dunes_error_response,
-        limiter=RateLimiter(api.rate_limit_per_minute),
-        max_body_bytes=api.max_body_bytes,
         open_paths=[HEALTH_PATH],
     )
     return app

@@ -10,36 +10,20 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
-from dunes.constants import TERMINAL_STATUSES, JobStatus
+from dunes.constants import JobStatus
 from dunes.errors import DunesError
 from dunes.interfaces.mcp.deps import DEFAULT_TOP, READS, RECORDS, Services, run_tool
-from dunes.orchestration import Job, JobEvent, JobResult
+from dunes.orchestration import Job, JobResult
 from dunes.services import jobs as job_service
 from dunes.services.public import JobPage
 from dunes.services.requests import JobId, Seed, TaskText
 
 CANCELS = RECORDS.model_copy(update={"destructive_hint": True, "idempotent_hint": True})
 
-#: Steps share 0..0.99 of the progress; the end of the job is 1.0.
-STEP_SHARE = 0.99
-NUDGE = 1e-4
-
 Timeout = Annotated[
     float | None,
-    Field(gt=0, description="Seconds to wait (default: the server's api.sync_wait_timeout_s)."),
+    Field(gt=0, description="Seconds to wait; at most (and by default) api.sync_wait_timeout_s."),
 ]
-
-
-def progress_value(event: JobEvent, last: float) -> float | None:
-    """The progress to report for ``event``: strictly above ``last``, as the protocol wants.
-
-    Steps report 0..0.99 (a step that repeats a value is nudged up a little, never to 1.0), the
-    event that ends the job reports 1.0; None when nothing higher is left to report.
-    """
-    if event.status in TERMINAL_STATUSES:
-        return 1.0 if last < 1.0 else None
-    value = min(max(event.progress * STEP_SHARE, last + NUDGE), 1.0 - NUDGE)
-    return value if value > last else None
 
 
 async def follow_job(
@@ -56,18 +40,12 @@ async def follow_job(
     keeps running and the answer is where it stands (status queued or running).
     """
     job_id = await run_tool(job_service.resolve_job_id, services=services, job_id=job_id)
-    limit = services.settings.api.sync_wait_timeout_s if timeout is None else timeout
-    last = 0.0
+    limit = job_service.sync_wait_s(services=services, timeout=timeout)
     await ctx.report_progress(0.0, 1.0, f"job {job_id}")
     try:
-        updates = job_service.watch_job_async(services=services, job_id=job_id, timeout=limit)
-        async for update in updates:
-            for event in update.events:
-                value = progress_value(event, last)
-                if value is not None:
-                    last = value
-                    message = f"{event.step}: {event.message}" if event.message else event.step
-                    await ctx.report_progress(value, 1.0, message)
+        rising = job_service.rising_progress_async(services=services, job_id=job_id, timeout=limit)
+        async for value, message in rising:
+            await ctx.report_progress(value, 1.0, message)
         return await run_tool(result_of, services, job_id)
     except anyio.get_cancelled_exc_class():
         if cancel_job_on_cancel:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -14,6 +14,7 @@ from dunes.constants import JobStatus
 from dunes.interfaces.api.deps import GatewayDep
 from dunes.interfaces.api.problems import PROBLEM_RESPONSES
 from dunes.orchestration import Job, JobRequest, JobResult
+from dunes.orchestration.jobs import JobKind
 from dunes.services import jobs as job_service
 from dunes.services import simulation as simulation_service
 from dunes.services.public import JobPage
@@ -52,11 +53,6 @@ def accepted(job: Job, response: Response) -> JobAccepted:
     return JobAccepted(job_id=job.job_id, status=job.status, location=location)
 
 
-def wait_limit(gateway: GatewayDep, timeout: float | None) -> float:
-    limit = gateway.settings.api.sync_wait_timeout_s
-    return limit if timeout is None else min(timeout, limit)
-
-
 @router.post(
     "",
     summary="Submit a job (task, circuit, circuits/sweep, or MAML document)",
@@ -87,7 +83,7 @@ async def submit_job(
         services=svc,
         request=request,
         origin="network",
-        timeout=wait_limit(gateway, timeout),
+        timeout=timeout,
     )
     if result is None:
         return accepted(job, response)
@@ -100,9 +96,7 @@ async def submit_job(
 async def list_jobs(
     gateway: GatewayDep,
     status: Annotated[JobStatus | None, Query(description="Only jobs in this state.")] = None,
-    kind: Annotated[
-        Literal["task", "circuit", "batch", "maml"] | None, Query(description="Only this kind.")
-    ] = None,
+    kind: Annotated[JobKind | None, Query(description="Only this kind.")] = None,
     since: Annotated[
         datetime | None, Query(description="Only jobs created at or after this time (ISO 8601).")
     ] = None,
@@ -138,7 +132,7 @@ async def stream_jobs(
     request: Request,
     gateway: GatewayDep,
     status: Annotated[JobStatus | None, Query()] = None,
-    kind: Annotated[str | None, Query(max_length=16)] = None,
+    kind: Annotated[JobKind | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> EventSourceResponse:
     async def pages() -> AsyncIterator[ServerSentEvent]:
@@ -196,7 +190,7 @@ async def get_result(
             job_service.wait_for_job,
             services=svc,
             job_id=job_id,
-            timeout=wait_limit(gateway, timeout),
+            timeout=job_service.sync_wait_s(services=svc, timeout=timeout),
             origin="network",
         )
     else:

@@ -40,7 +40,6 @@ async def orchestrate_quantum_simulation(
         services=gateway.services,
         request=JobRequest(task=body.task),
         origin="network",
-        timeout=gateway.settings.api.sync_wait_timeout_s,
     )
     if result is None:
         return accepted(job, response)
