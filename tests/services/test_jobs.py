@@ -26,16 +26,28 @@ def test_a_job_is_followed_to_its_result_and_the_step_it_ended_at(held: Services
     jobs = job_service.LocalJobs(held)
     job_id = jobs.submit({"circuit": "h(0); cx(0,1)", "shots": 100, "seed": 7})
     steps: list[str] = []
-    result, ended = job_service.follow_to_end(
+    result, step = job_service.follow_to_end(
         jobs,
         job_id,
         timeout=120,
         started=time.monotonic(),
         on_update=lambda look: steps.extend(e.step for e in look.events),
     )
-    assert result.status == "succeeded" and ended.done and ended.job_id == job_id
-    assert steps and sum((result.counts or {}).values()) == 100
-    assert job_service.require_success(result, step=ended.step) is result
+    assert result.status == "succeeded" and result.job_id == job_id
+    assert steps[-1] == "done" and step == steps[-2]  # the end's own event is not a step
+    assert sum((result.counts or {}).values()) == 100
+    assert job_service.require_success(result, step=step) is result
+
+
+def test_a_failed_job_names_the_step_it_failed_at_not_its_end(held: Services) -> None:
+    jobs = job_service.LocalJobs(held)
+    job_id = jobs.submit({"task": "bake a lemon cake for twelve"})
+    result, step = job_service.follow_to_end(jobs, job_id, timeout=300, started=time.monotonic())
+    assert result.status == "failed" and step not in (None, "failed")
+    with pytest.raises(JobFailedError, match=f"failed at step '{step}': the planner found no"):
+        job_service.require_success(result, step=step)
+    events = job_service.job_events(services=held, job_id=job_id)
+    assert job_service.work_step(events) == step and events[-1].step == "failed"
 
 
 def test_past_the_time_limit_the_error_says_where_the_job_stands(held: Services) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -85,6 +85,12 @@ def require_success(result: JobResult, *, step: str | None = None) -> JobResult:
     reason = result.error or "no reason recorded"
     error = {"failed": JobFailedError, "cancelled": JobCancelledError}.get(result.status, JobError)
     raise error(f"job {result.job_id} {result.status}{where}: {reason}", job_id=result.job_id)
+
+
+def work_step(events: Sequence[JobEvent]) -> str | None:
+    """The step a job was at when it ended: that of its last event before the end (the end's
+    own event names the outcome: ``failed``, ``cancelled``, ``done``)."""
+    return next((e.step for e in reversed(events) if e.status not in TERMINAL_STATUSES), None)
 
 
 def job_counts(*, services: Services) -> dict[str, int]:
@@ -331,8 +337,8 @@ def follow_to_end(
     timeout: float | None,
     started: float,
     on_update: Callable[[JobUpdate], None] = lambda _update: None,
-) -> tuple[JobResult, Job]:
-    """Follow a job (``on_update`` sees each look) to its result and where it ended.
+) -> tuple[JobResult, str | None]:
+    """Follow a job (``on_update`` sees each look) to its result and the step it ended at.
 
     Raises:
         JobError: ``timeout`` s after ``started`` (``time.monotonic()``) it goes on; the error
@@ -340,11 +346,13 @@ def follow_to_end(
     """
     left = None if timeout is None else max(timeout - (time.monotonic() - started), 0.0)
     last: JobUpdate | None = None
+    events: list[JobEvent] = []
     for last in jobs.watch(job_id, timeout=left):
+        events += last.events
         on_update(last)
     if last is None or not last.job.done:
         raise jobs.still_waiting(job_id, time.monotonic() - started)
-    return jobs.result(job_id), last.job
+    return jobs.result(job_id), work_step(events)
 
 
 #: A job's steps share 0..0.99 of its rising progress; its end is 1.0.

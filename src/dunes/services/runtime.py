@@ -303,8 +303,11 @@ class RuntimeClient:
             events = []
             if now != seen:
                 seen = now
+                end = job.status if job.done else None
                 step = job.step or job.status
-                events = [JobEvent(job_id=job.job_id, seq=0, step=step, progress=job.progress)]
+                events = [
+                    JobEvent(job_id=job_id, seq=0, step=step, progress=job.progress, status=end)
+                ]
             timed_out = timeout is not None and time.monotonic() - started >= timeout
             yield JobUpdate(events=events, job=job, timed_out=timed_out)
             if job.done or timed_out:

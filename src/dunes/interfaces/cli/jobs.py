@@ -61,12 +61,12 @@ def run(
         started = time.monotonic()
         job_id = jobs.submit(request)
         try:
-            result, ended = _follow(
+            result, step = _follow(
                 jobs, job_id, timeout=timeout, started=started, show=not as_json
             )
         except KeyboardInterrupt:
             _cancelled(jobs.cancel(job_id))
-    _finish(result, as_json=as_json, step=ended.step)
+    _finish(result, as_json=as_json, step=step)
 
 
 @contextmanager
@@ -90,9 +90,9 @@ def _follow(
     timeout: float | None,
     started: float,
     show: bool,
-) -> tuple[JobResult, Job]:
-    """Follow a job to its end, showing its steps (and, while it waits, why) unless not
-    ``show``; past ``timeout`` s an error says where it stands."""
+) -> tuple[JobResult, str | None]:
+    """Follow a job to its end: its result and the step it ended at. Its steps show (and,
+    while it waits, why) unless not ``show``; past ``timeout`` s an error says where it stands."""
     with job_progress(disable=not show) as progress:
         bar = progress.add_task(f"job {job_id[:8]} queued", total=1.0)
         warned = None
@@ -253,8 +253,8 @@ def wait(
         jobs = job_service.LocalJobs(held)
         full = job_service.resolve_job_id(services=held, job_id=job_id)
         started = time.monotonic()
-        result, ended = _follow(jobs, full, timeout=timeout, started=started, show=not as_json)
-    _finish(result, as_json=as_json, step=ended.step)
+        result, step = _follow(jobs, full, timeout=timeout, started=started, show=not as_json)
+    _finish(result, as_json=as_json, step=step)
 
 
 def worker(
