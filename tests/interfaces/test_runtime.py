@@ -61,6 +61,11 @@ def test_the_second_run_finds_the_runtime_warm_and_private(
     # The jobs are in the store like any other.
     listed = json.loads(dunes(env, "jobs", "list", "--json").stdout)
     assert {j["job_id"] for j in listed} == {a["job_id"], b["job_id"]}
+    # A job that fails there says at which step, as it does run here.
+    failed = dunes(env, "run", "bake a lemon cake for twelve")
+    assert failed.returncode == 1
+    assert "failed at step '" in failed.stderr and "found no circuit" in failed.stderr
+    assert "at step 'failed'" not in failed.stderr and status(env)["pid"] == up["pid"]
     stopped = dunes(env, "runtime", "stop")
     assert f"stopped runtime pid {up['pid']}" in stopped.stdout
     assert status(env)["running"] is False

@@ -307,6 +307,8 @@ class JobFollower(Protocol):
 
     def still_waiting(self, job_id: str, waited_s: float) -> JobError: ...
 
+    def ended_at(self, job_id: str) -> str | None: ...
+
 
 class LocalJobs:
     """``JobFollower`` over this process's services."""
@@ -329,6 +331,9 @@ class LocalJobs:
     def still_waiting(self, job_id: str, waited_s: float) -> JobError:
         return still_waiting(services=self.services, job_id=job_id, waited_s=waited_s)
 
+    def ended_at(self, job_id: str) -> str | None:
+        return work_step(job_events(services=self.services, job_id=job_id))
+
 
 def follow_to_end(
     jobs: JobFollower,
@@ -338,7 +343,8 @@ def follow_to_end(
     started: float,
     on_update: Callable[[JobUpdate], None] = lambda _update: None,
 ) -> tuple[JobResult, str | None]:
-    """Follow a job (``on_update`` sees each look) to its result and the step it ended at.
+    """Follow a job (``on_update`` sees each look) to its result and, unless it succeeded, the
+    step it ended at.
 
     Raises:
         JobError: ``timeout`` s after ``started`` (``time.monotonic()``) it goes on; the error
@@ -346,13 +352,12 @@ def follow_to_end(
     """
     left = None if timeout is None else max(timeout - (time.monotonic() - started), 0.0)
     last: JobUpdate | None = None
-    events: list[JobEvent] = []
     for last in jobs.watch(job_id, timeout=left):
-        events += last.events
         on_update(last)
     if last is None or not last.job.done:
         raise jobs.still_waiting(job_id, time.monotonic() - started)
-    return jobs.result(job_id), work_step(events)
+    result = jobs.result(job_id)
+    return result, None if result.status == "succeeded" else jobs.ended_at(job_id)
 
 
 #: A job's steps share 0..0.99 of its rising progress; its end is 1.0.

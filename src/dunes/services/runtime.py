@@ -320,6 +320,21 @@ class RuntimeClient:
 
         return JobResult.model_validate(answer(self.http.get(f"/v1/jobs/{job_id}/result")))
 
+    def ended_at(self, job_id: str) -> str | None:
+        """The step an ended job was at when it ended, from its events (Server-Sent Events,
+        which end with a job that has)."""
+        from dunes.orchestration import JobEvent
+        from dunes.services.jobs import work_step
+
+        events, kind = [], None
+        with self.http.stream("GET", f"/v1/jobs/{job_id}/events") as response:
+            for line in response.iter_lines():
+                if line.startswith("event:"):
+                    kind = line.partition(":")[2].strip()
+                elif line.startswith("data:") and kind == "progress":
+                    events.append(JobEvent.model_validate_json(line.partition(":")[2]))
+        return work_step(events)
+
     def still_waiting(self, job_id: str, waited_s: float) -> JobError:
         """Where the job stands after ``waited_s`` and how to follow it (why no worker takes a
         queued one is the runtime's to know)."""

@@ -61,9 +61,7 @@ def run(
         started = time.monotonic()
         job_id = jobs.submit(request)
         try:
-            result, step = _follow(
-                jobs, job_id, timeout=timeout, started=started, show=not as_json
-            )
+            result, step = _follow(jobs, job_id, timeout=timeout, started=started, show=not as_json)
         except KeyboardInterrupt:
             _cancelled(jobs.cancel(job_id))
     _finish(result, as_json=as_json, step=step)
