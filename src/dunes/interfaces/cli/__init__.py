@@ -11,7 +11,7 @@ import typer
 from dunes.interfaces.cli import agents, maml, mcp_cmd, quantum, runtime_cmd, serve, sweep
 from dunes.interfaces.cli import graph as graph_cmd
 from dunes.interfaces.cli import jobs as jobs_cmd
-from dunes.interfaces.cli.common import guarded
+from dunes.interfaces.cli.common import guarded, plain_help
 
 app = typer.Typer(
     name="dunes",
@@ -42,4 +42,4 @@ def main() -> None:
     Usage errors (unknown option, missing argument) are Typer's own: usage and exit code 2.
     """
     logging.basicConfig(level=os.environ.get("DUNES_LOG_LEVEL", "WARNING").upper())
-    sys.exit(guarded(app))
+    sys.exit(guarded(plain_help(typer.main.get_command(app))))

@@ -58,6 +58,26 @@ def guarded(work: Callable[[], object]) -> int:
     return 0
 
 
+def plain_help(command: Any) -> Any:
+    """``--help`` as people read it: a value named after its option (``--shots SHOTS``), the
+    values of a choice spelled out in its help, no type tags (``<int>``, ``<str>``)."""
+    from typer.core import TyperArgument, TyperOption
+
+    for sub in getattr(command, "commands", {}).values():
+        plain_help(sub)
+    for param in command.params:
+        if isinstance(param, TyperArgument):
+            param.metavar = param.metavar or (param.name or "value").upper()
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+        elif isinstance(param, TyperOption) and not param.is_flag and param.metavar is None:
+            param.metavar = (param.name or "value").upper()
+            described = param.type_descriptor
+            if described.is_choice and described.choices:
+                values = ", ".join(str(c) for c in described.choices)
+                param.help = f"{param.help or ''} One of: {values}.".strip()
+    return command
+
+
 def interruptible(work: Callable[[], None], *, what: str) -> None:
     """Run ``work`` (the rest of a command: compute, then print) in a child process that this one
     waits for: Ctrl-C then stops it at once, even inside Aer's native code where a Python thread
