@@ -9,7 +9,17 @@ import time
 
 import pytest
 
-from dunes.services.threads import Progress, compute_pool, in_thread, in_thread_cancellable
+from dunes.services import graph as graph_service
+from dunes.services import jobs as job_service
+from dunes.services.threads import (
+    COMPUTE_THREADS,
+    SWITCH_INTERVAL_S,
+    Progress,
+    compute_pool,
+    in_thread,
+    in_thread_cancellable,
+    io_bound,
+)
 
 
 async def test_in_thread_runs_on_the_one_lasting_pool() -> None:
@@ -61,3 +71,39 @@ async def test_a_failing_report_does_not_stop_the_work() -> None:
         return 42
 
     assert await in_thread_cancellable(work, report) == 42
+
+
+async def test_io_bound_calls_answer_while_every_compute_thread_is_busy() -> None:
+    release = threading.Event()
+    busy = [asyncio.ensure_future(in_thread(release.wait, 30)) for _ in range(COMPUTE_THREADS)]
+    await asyncio.sleep(0.1)
+    try:
+        where = await asyncio.wait_for(in_thread(io_bound(lambda: threading.current_thread())), 5)
+        assert where.name.startswith("dunes-io")
+        computed = asyncio.ensure_future(in_thread(lambda: "computed"))
+        await asyncio.sleep(0.2)
+        assert not computed.done()  # compute work waits for a compute thread
+    finally:
+        release.set()
+    assert await computed == "computed"
+    await asyncio.gather(*busy)
+
+
+def test_what_followers_poll_runs_on_the_io_threads() -> None:
+    polled = [
+        job_service.get_job,
+        job_service.job_result,
+        job_service.wait_for_job,
+        job_service.list_jobs,
+        job_service.JobWatch.look,
+        graph_service.lineage,
+    ]
+    assert all(getattr(verb, "io_bound", False) for verb in polled)
+    assert not getattr(graph_service.search_graph, "io_bound", False)  # it runs a model
+
+
+def test_a_process_with_compute_threads_hands_the_gil_over_often() -> None:
+    import sys
+
+    compute_pool()
+    assert sys.getswitchinterval() <= SWITCH_INTERVAL_S

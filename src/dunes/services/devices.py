@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dunes.devices import Device, discover
 from dunes.quantum.backend import aer_info
+from dunes.services.threads import io_bound
 
 
 class AerBuild(BaseModel):
@@ -32,6 +33,7 @@ class DeviceReport(BaseModel):
     hint: str | None = None
 
 
+@io_bound
 def describe_devices() -> DeviceReport:
     inventory = discover()
     aer = aer_info()

@@ -16,18 +16,22 @@ from dunes.constants import Direction
 from dunes.errors import InvalidInputError
 from dunes.services.context import Services
 from dunes.services.public import SearchHit, SearchResult, public_node
+from dunes.services.threads import io_bound
 
 
+@io_bound
 def show_node(*, services: Services, node_id: str, embedding: bool = False) -> Node:
     """One node by id or unique id prefix."""
     return public_node(services.store.get_node(node_id), embedding=embedding)
 
 
+@io_bound
 def node_edges(*, services: Services, node_id: str) -> list[Edge]:
     """The relations a node (by id or unique prefix) takes part in, either way."""
     return services.store.edges_of(services.store.get_node(node_id).id)
 
 
+@io_bound
 def lineage(
     *,
     services: Services,
@@ -43,6 +47,7 @@ def lineage(
     )
 
 
+@io_bound
 def list_nodes(*, services: Services, kind: str | None = None, limit: int = 20) -> list[Node]:
     """The newest nodes, optionally of one kind."""
     return [public_node(n) for n in services.store.find_nodes(kind=kind, limit=limit)]
@@ -99,6 +104,7 @@ class GraphStats(BaseModel):
     job_statuses: dict[str, int]
 
 
+@io_bound
 def graph_stats(*, services: Services) -> GraphStats:
     counts = services.store.stats()
     return GraphStats(
@@ -206,6 +212,7 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[unit])
 
 
+@io_bound
 def artifact_file(*, services: Services, sha256: str) -> Path:
     """The ``.npy`` file of a stored artifact.
 

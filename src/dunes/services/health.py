@@ -18,6 +18,7 @@ from dunes.orchestration.health import (
 )
 from dunes.orchestration.service import make_executor
 from dunes.services.context import Services
+from dunes.services.threads import io_bound
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Readiness(BaseModel):
         return self.status == "ready"
 
 
+@io_bound
 def readiness(*, services: Services, timeout: float = 1.0) -> Readiness:
     """The store (a read) and the executor's own checks; an error becomes a failed check.
 
@@ -91,6 +93,7 @@ class WorkerList(BaseModel):
     note: str | None = None
 
 
+@io_bound
 def workers(*, services: Services) -> WorkerList:
     """The workers of the executor in use, and a note when there are none yet."""
     found = services.orchestrator.executor.workers()

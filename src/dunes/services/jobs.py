@@ -15,6 +15,7 @@ from dunes.orchestration import Job, JobEvent, JobRequest, JobResult
 from dunes.quantum import SimulationResult
 from dunes.services.context import Services
 from dunes.services.public import JobPage, Origin, public_job_result
+from dunes.services.threads import io_bound
 from dunes.validation import parse_model
 
 
@@ -35,6 +36,7 @@ def job_request(request: JobRequest | Mapping[str, Any], *, origin: Origin) -> J
     return parsed.model_copy(update={"origin": origin})
 
 
+@io_bound
 def submit_job(
     *, services: Services, request: JobRequest | Mapping[str, Any], origin: Origin
 ) -> Job:
@@ -56,6 +58,7 @@ def sync_wait_s(*, services: Services, timeout: float | None) -> float:
     return limit if timeout is None else min(timeout, limit)
 
 
+@io_bound
 def submit_and_wait(
     *,
     services: Services,
@@ -71,6 +74,7 @@ def submit_and_wait(
     return get_job(services=services, job_id=job.job_id), result
 
 
+@io_bound
 def require_success(result: JobResult, *, step: str | None = None) -> JobResult:
     """``result`` when its job succeeded; else the error saying how it ended, at which step
     (when the caller knows it) and why.
@@ -93,6 +97,7 @@ def work_step(events: Sequence[JobEvent]) -> str | None:
     return next((e.step for e in reversed(events) if e.status not in TERMINAL_STATUSES), None)
 
 
+@io_bound
 def job_counts(*, services: Services) -> dict[str, int]:
     """Jobs by state, every state present (zero where none)."""
     counts: dict[str, int] = dict.fromkeys(JOB_STATUSES, 0)
@@ -100,6 +105,7 @@ def job_counts(*, services: Services) -> dict[str, int]:
     return counts
 
 
+@io_bound
 def resolve_job_id(*, services: Services, job_id: str) -> str:
     """The full id of a job given by its id or a unique prefix (``dunes jobs list`` shows 12).
 
@@ -109,11 +115,13 @@ def resolve_job_id(*, services: Services, job_id: str) -> str:
     return services.store.resolve_job(job_id)
 
 
+@io_bound
 def get_job(*, services: Services, job_id: str) -> Job:
     """Where a job stands."""
     return services.orchestrator.status(resolve_job_id(services=services, job_id=job_id))
 
 
+@io_bound
 def job_result(
     *, services: Services, job_id: str, origin: Origin, top: int | None = None
 ) -> JobResult:
@@ -123,6 +131,7 @@ def job_result(
     return public_job_result(result, origin=origin, top=top)
 
 
+@io_bound
 def wait_for_job(
     *, services: Services, job_id: str, timeout: float | None, origin: Origin
 ) -> JobResult | None:
@@ -139,18 +148,21 @@ def wait_for_job(
     return public_job_result(result, origin=origin)
 
 
+@io_bound
 def job_events(*, services: Services, job_id: str, after_seq: int = 0) -> list[JobEvent]:
     """The events recorded so far."""
     full = resolve_job_id(services=services, job_id=job_id)
     return list(services.orchestrator.events(full, after_seq=after_seq))
 
 
+@io_bound
 def cancel_job(*, services: Services, job_id: str) -> Job:
     """Cancel a queued or running job (a running simulation is stopped); a finished job is
     returned as it is."""
     return services.orchestrator.cancel(resolve_job_id(services=services, job_id=job_id))
 
 
+@io_bound
 def list_jobs(
     *,
     services: Services,
@@ -223,6 +235,7 @@ class JobUpdate(BaseModel):
         return self.job.done or self.timed_out
 
 
+@io_bound
 class JobWatch:
     """Following one job, for every follower (the CLI's bar, Server-Sent Events, MCP progress):
     each ``look`` polls once; ``delay`` is the pause before the next (short while events come,
@@ -241,6 +254,7 @@ class JobWatch:
         self.delay = 0.02
         self._checked = 0.0
 
+    @io_bound
     def look(self) -> JobUpdate:
         progress = _poll(self.services, self.job_id, self.seq)  # the id resolved once, above
         if progress.events:
@@ -415,6 +429,7 @@ def job_simulation(result: JobResult, index: int | None = None) -> SimulationRes
     return result.simulation
 
 
+@io_bound
 def job_statevector(*, services: Services, job_id: str) -> dict[str, Any]:
     """A finished job's final state as JSON (``[re, im]`` pairs, qubit 0 rightmost), for
     states small enough for JSON (``quantum.statevector_json_max_qubits``).

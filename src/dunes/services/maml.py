@@ -18,8 +18,10 @@ from dunes.maml import (
 )
 from dunes.services.context import Services
 from dunes.services.public import Origin
+from dunes.services.threads import io_bound
 
 
+@io_bound
 def document_text(*, document: str | None, example: str | None = None) -> str:
     """The document a network caller sends: its text, or the name of a shipped example.
 
@@ -47,6 +49,7 @@ def example_names() -> list[str]:
     return list_examples()
 
 
+@io_bound
 def validate_maml(*, text: str) -> DocumentReport:
     """Parse and check a document; run nothing."""
     return validate_document(text)

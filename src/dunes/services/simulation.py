@@ -18,6 +18,7 @@ from dunes.quantum import CircuitSpec, SimulationOptions, SimulationResult, pars
 from dunes.quantum.parse import CircuitFormat
 from dunes.services.public import Origin, public_simulation
 from dunes.services.requests import SimulateRequest
+from dunes.services.threads import io_bound
 from dunes.validation import parse_model
 
 
@@ -243,6 +244,7 @@ class CircuitCheck(BaseModel):
     column: int | None = None
 
 
+@io_bound
 def check_circuit(*, text: str) -> CircuitCheck:
     """Parse ``text`` in any accepted notation; the parse error with its line when it fails."""
     from dunes.errors import CircuitError, CircuitSyntaxError

@@ -1,20 +1,44 @@
-"""The process-wide threads on which servers (REST, MCP) run blocking service calls."""
+"""The process-wide threads on which servers (REST, MCP) run blocking service calls.
+
+Two pools: the compute threads (simulations, sweeps, models, drawings), as many as it pays to
+run at once, and the I/O threads for what only reads, records or waits (a job's state, lists,
+the graph, a wait for a job). Verbs of the second kind are marked ``io_bound``; ``in_thread``
+picks the pool, so a server busy with simulations still answers where a job stands.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import os
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Threads for compute: at least 4, so that one long simulation does not hold up the next.
+COMPUTE_THREADS = max(4, os.cpu_count() or 1)
+#: Threads for I/O-bound calls: they mostly wait (on the store, the broker, a job), so many.
+IO_THREADS = 32
+#: How often a busy Python thread hands over the GIL in a process with compute threads (the
+#: default is 5 ms): an I/O thread gives the GIL up for every SQLite call and otherwise waits up
+#: to that long behind each busy thread to get it back (bench/responsiveness.py).
+SWITCH_INTERVAL_S = 0.001
 
 _pool: ThreadPoolExecutor | None = None
+_io_pool: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
+
+
+def io_bound(fn: F) -> F:
+    """Mark a verb that only reads, records or waits: servers run it on the I/O threads."""
+    setattr(fn, "io_bound", True)  # noqa: B010 - an attribute functions do not declare
+    return fn
 
 
 def compute_pool() -> ThreadPoolExecutor:
@@ -26,16 +50,28 @@ def compute_pool() -> ThreadPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
+            sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
             _pool = ThreadPoolExecutor(
-                max_workers=max(4, os.cpu_count() or 1), thread_name_prefix="dunes-compute"
+                max_workers=COMPUTE_THREADS, thread_name_prefix="dunes-compute"
             )
         return _pool
 
 
+def io_pool() -> ThreadPoolExecutor:
+    """The threads for ``io_bound`` calls; they too live as long as the process."""
+    global _io_pool
+    with _lock:
+        if _io_pool is None:
+            _io_pool = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="dunes-io")
+        return _io_pool
+
+
 async def in_thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Await ``fn(*args, **kwargs)`` run on the compute threads."""
+    """Await ``fn(*args, **kwargs)`` run on the I/O threads when it is ``io_bound``, else on
+    the compute threads."""
+    pool = io_pool() if getattr(fn, "io_bound", False) else compute_pool()
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(compute_pool(), functools.partial(fn, *args, **kwargs))
+    return await loop.run_in_executor(pool, functools.partial(fn, *args, **kwargs))
 
 
 Progress = Callable[[float, str], None]
@@ -78,7 +114,7 @@ async def in_thread_cancellable(
     except anyio.get_cancelled_exc_class():
         cancel.set()
         with anyio.CancelScope(shield=True):
-            await in_thread(finished.wait, 30.0)
+            await in_thread(io_bound(lambda: finished.wait(30.0)))
         raise
 
 

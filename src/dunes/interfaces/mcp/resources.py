@@ -13,6 +13,7 @@ from dunes.services import graph as graph_service
 from dunes.services import jobs as job_service
 from dunes.services import maml as maml_service
 from dunes.services.devices import describe_devices
+from dunes.services.threads import io_bound
 
 MAML_MIME = "text/markdown"
 
@@ -39,6 +40,7 @@ def register(server: MCPServer, services: Services) -> None:
         mime_type="application/json",
     )
     async def job(job_id: str) -> str:
+        @io_bound
         def work() -> str:
             return result_of(services, job_id).model_dump_json(indent=2)
 
@@ -63,6 +65,7 @@ def register(server: MCPServer, services: Services) -> None:
         mime_type="application/json",
     )
     async def graph_node(node_id: str) -> str:
+        @io_bound
         def work() -> str:
             found = graph_service.lineage(services=services, node_id=node_id, depth=1)
             return found.model_dump_json(indent=2)

@@ -17,6 +17,7 @@ from dunes.orchestration import Job, JobResult
 from dunes.services import jobs as job_service
 from dunes.services.public import JobPage
 from dunes.services.requests import JobId, Seed, TaskText
+from dunes.services.threads import io_bound
 
 CANCELS = RECORDS.model_copy(update={"destructive_hint": True, "idempotent_hint": True})
 
@@ -56,6 +57,7 @@ async def follow_job(
         raise
 
 
+@io_bound
 def result_of(services: Services, job_id: str) -> JobResult:
     """The job's public result as it stands, compact for a model to read."""
     return job_service.job_result(
