@@ -244,6 +244,31 @@ def test_soft_time_limit_fails_the_job_and_the_worker_goes_on(
         assert proc.poll() is None
 
 
+def test_the_hard_time_limit_fails_the_job_and_the_worker_comes_back(
+    celery_settings: Settings, tmp_path: Path, workers_for: Callable[[Settings, Path], Workers]
+) -> None:
+    limited = celery_settings.model_copy(
+        update={
+            "executor": celery_settings.executor.model_copy(
+                update={"task_soft_time_limit_s": 1, "task_time_limit_s": 3}
+            )
+        }
+    )
+    workers = workers_for(limited, tmp_path / "logs")
+    proc = workers.start("cpu")
+    with Orchestrator(limited) as orch:
+        # Seconds inside one Aer call, which holds the GIL: the watchdog acts when it returns.
+        over = orch.result(orch.submit(JobRequest(circuit=slow_circuit(20, 300))), timeout=WAIT)
+        assert over.status == "failed"
+        assert over.error and "hard time limit of 3 s" in over.error
+        quick = orch.result(orch.submit(JobRequest(circuit="x(0)")), timeout=WAIT)
+        assert quick.status == "succeeded", quick.error
+        assert proc.poll() is None  # the solo worker ran itself again, same process
+        assert proc.pid in workers.registered_pids()
+    banner = f"dunes-cpu-{proc.pid}@"  # Celery's start-up banner: twice, one process
+    assert (workers.logs / "worker-0.log").read_text().count(banner) == 2
+
+
 def test_a_worker_stopped_cleanly_leaves_the_set_of_workers_and_logs_no_library_noise(
     celery_settings: Settings, workers: Workers
 ) -> None:

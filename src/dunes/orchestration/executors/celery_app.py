@@ -19,11 +19,12 @@ import logging
 import math
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from dunes.config import Settings
 from dunes.constants import CELERY_APP_NAME, CPU_QUEUE, REDIS_KEY_PREFIX
@@ -43,6 +44,14 @@ REAP_LOCK_S = 15
 
 #: The variable that tells a worker process its Celery node name (for its heartbeat).
 ENV_NODE = "DUNES_WORKER_NODE"
+#: The worker's pool (``solo`` or ``prefork``): how ``end_process`` lets a fresh process in.
+ENV_POOL = "DUNES_WORKER_POOL"
+#: The exit status of a worker process ended by its watchdog.
+RESTART_EXIT = 70
+#: How often the watchdog asks the store whether the running job was cancelled, and how long
+#: it then leaves the job to stop at its next step before it ends the process.
+CANCEL_POLL_S = 0.5
+CANCEL_GRACE_S = 2.0
 
 KEY_INSTANCES = f"{REDIS_KEY_PREFIX}instances"
 KEY_WORKERS = f"{REDIS_KEY_PREFIX}workers"
@@ -338,20 +347,21 @@ def _push_done(pipe: Any, job_id: str, result: dict[str, Any] | None = None) -> 
 
 
 class Watchdog:
-    """The running job's time limits, kept by one thread for the worker's life (a thread per
-    job and limit would cost more than a small job's bookkeeping).
+    """The running job's time limits and cancellation, kept by one thread for the worker's life
+    (a thread per job and limit would cost more than a small job's bookkeeping).
 
     Soft limit: ``on_soft(message)`` asks the job to stop at its next step boundary (never in the
     middle of a store write). Hard limit: ``on_hard`` runs (it fails the job) and the process
-    exits; the solo pool has no limits of its own.
+    ends (``end_process``). Cancellation: every ``CANCEL_POLL_S`` the thread asks
+    ``cancelled()``; a job still running ``CANCEL_GRACE_S`` after it was cancelled (inside a
+    simulation, which no step boundary interrupts) gets ``on_cancel`` and the process ends.
     """
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
-        self._limits: tuple[float, float, Callable[[str], None], Callable[[], None], str] | None
-        self._limits = None
+        self._job: _Limits | None = None
         self._thread: threading.Thread | None = None
-        #: When the thread looks at the limits next (it is not woken for a later deadline).
+        #: When the thread looks at the job next (it is not woken for a later deadline).
         self._wake_at = math.inf
 
     @contextlib.contextmanager
@@ -362,48 +372,102 @@ class Watchdog:
         *,
         on_soft: Callable[[str], None],
         on_hard: Callable[[], None],
+        cancelled: Callable[[], bool] | None = None,
+        on_cancel: Callable[[], None] = lambda: None,
     ) -> Iterator[None]:
-        message = (
-            f"the job passed the soft time limit of {soft:g} s (executor.task_soft_time_limit_s)"
-        )
         now = time.monotonic()
+        job = _Limits(now + soft, now + hard, soft, on_soft, on_hard, cancelled, on_cancel)
         with self._changed:
-            self._limits = (now + soft, now + hard, on_soft, on_hard, message)
+            self._job = job
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._watch, name="dunes-watchdog", daemon=True
                 )
                 self._thread.start()
-            elif min(now + soft, now + hard) < self._wake_at:
+            elif job.next_at(now) < self._wake_at:
                 self._changed.notify_all()
         try:
             yield
         finally:
-            with self._changed:  # the thread finds no limits when it wakes
-                self._limits = None
+            with self._changed:  # the thread finds no job when it wakes
+                self._job = None
 
     def _watch(self) -> None:
         while True:
             with self._changed:
-                if self._limits is None:
+                job = self._job
+                if job is None:
                     self._wake_at = math.inf
                     self._changed.wait()
                     continue
-                soft_at, hard_at, on_soft, on_hard, message = self._limits
-                now, self._wake_at = time.monotonic(), min(soft_at, hard_at)
+                now = time.monotonic()
+                self._wake_at = job.next_at(now)
                 if now < self._wake_at:
                     self._changed.wait(self._wake_at - now)
                     continue
-                hard = now >= hard_at
-                if not hard:  # say it once, then wait for the hard limit
-                    self._limits = (math.inf, hard_at, on_soft, on_hard, message)
-            if not hard:
-                on_soft(message)
-                continue
-            try:
-                on_hard()
-            finally:
-                os._exit(70)
+            end = job.due(now)  # outside the lock: it may ask the store
+            if end is not None:
+                with self._changed:
+                    if self._job is not job:  # the job ended meanwhile
+                        continue
+                try:
+                    end()
+                finally:
+                    end_process()
+
+
+class _Limits:
+    """One running job's deadlines and what to do at each."""
+
+    def __init__(
+        self,
+        soft_at: float,
+        hard_at: float,
+        soft_s: float,
+        on_soft: Callable[[str], None],
+        on_hard: Callable[[], None],
+        cancelled: Callable[[], bool] | None,
+        on_cancel: Callable[[], None],
+    ) -> None:
+        self.soft_at, self.hard_at = soft_at, hard_at
+        self.message = (
+            f"the job passed the soft time limit of {soft_s:g} s (executor.task_soft_time_limit_s)"
+        )
+        self.on_soft, self.on_hard = on_soft, on_hard
+        self.cancelled, self.on_cancel = cancelled, on_cancel
+        self.poll_at = -math.inf if cancelled is not None else math.inf
+        self.cancel_at = math.inf
+
+    def next_at(self, now: float) -> float:
+        return min(self.soft_at, self.hard_at, self.poll_at, self.cancel_at)
+
+    def due(self, now: float) -> Callable[[], None] | None:
+        """Do what is due at ``now``; the handler that ends the process, if that is due."""
+        if now >= self.hard_at:
+            return self.on_hard
+        if now >= self.cancel_at:
+            return self.on_cancel
+        if now >= self.soft_at:  # say it once, then wait for the hard limit
+            self.soft_at = math.inf
+            self.on_soft(self.message)
+        if now >= self.poll_at and self.cancelled is not None:
+            self.poll_at = now + CANCEL_POLL_S
+            with contextlib.suppress(Exception):  # an unreachable store is asked again
+                if self.cancelled():
+                    self.poll_at, self.cancel_at = math.inf, now + CANCEL_GRACE_S
+        return None
+
+
+def end_process() -> NoReturn:
+    """End this worker process so that a fresh one takes its place (its models load again): a
+    pool child exits and its pool starts another; a solo worker, which is the whole worker, runs
+    its own command again in place (same pid, cores and device). Elsewhere: exit 70."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.environ.get(ENV_POOL) == "solo":
+        with contextlib.suppress(OSError):
+            os.execv(sys.executable, sys.orig_argv)
+    os._exit(RESTART_EXIT)
 
 
 def _register_tasks(app: Any, settings: Settings) -> None:
@@ -414,13 +478,20 @@ def _register_tasks(app: Any, settings: Settings) -> None:
         ex = settings.executor
         state.beacon.track(job_id, attempt, queue)
 
+        def leave() -> None:
+            """Before the process ends: the job is no longer in flight here, and this instance
+            leaves the set of workers (its successor joins as a new one)."""
+            with contextlib.suppress(Exception):
+                state.beacon.untrack(job_id, done=True)
+                state.beacon.leave()
+
         def on_hard() -> None:
             message = f"the job passed the hard time limit of {ex.task_time_limit_s} s; its worker restarts"
             with contextlib.suppress(Exception):
                 state.runtime.store.finish_job(
                     job_id, status="failed", message=message, error=message
                 )
-                state.beacon.done(job_id)
+            leave()
 
         try:
             with state.watchdog.limits(
@@ -428,6 +499,8 @@ def _register_tasks(app: Any, settings: Settings) -> None:
                 ex.task_time_limit_s,
                 on_soft=lambda message: setattr(state.runtime, "stop_reason", message),
                 on_hard=on_hard,
+                cancelled=lambda: state.runtime.store.job_status(job_id) == "cancelled",
+                on_cancel=leave,
             ):
                 outcome = state.runtime.run_job(job_id, attempt=attempt)
         except BaseException:

@@ -12,7 +12,7 @@ from dunes.constants import device_queue
 from dunes.cpus import parse_cpu_list, pin_from_env
 from dunes.devices import discover, normalize_device_id
 from dunes.errors import InvalidInputError
-from dunes.orchestration.executors.celery_app import ENV_NODE
+from dunes.orchestration.executors.celery_app import ENV_NODE, ENV_POOL
 from dunes.orchestration.executors.local import child_environment
 
 #: Libraries that log at INFO for every transpile or migration check: quiet in workers.
@@ -58,6 +58,7 @@ def worker_plan(
     env["DUNES_WORKER_DEVICE"] = target.id
     env["DUNES_WORKER_QUEUE"] = device_queue(host, target.id)
     env[ENV_NODE] = f"dunes-{tag}{suffix}@{host}"
+    env[ENV_POOL] = pool
     return {
         "device": target.id,
         "queue": env["DUNES_WORKER_QUEUE"],
