@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -16,7 +17,11 @@ from dunes.cpus import format_cpu_list, share
 from dunes.errors import BrokerUnavailableError
 from dunes.orchestration import JobRequest, Orchestrator
 from dunes.orchestration.executors.celery import CeleryExecutor
-from dunes.orchestration.executors.celery_app import key_inflight
+from dunes.orchestration.executors.celery_app import (
+    HEARTBEAT_TTL_S,
+    _gone_from_this_host,
+    key_inflight,
+)
 from dunes.orchestration.health import HealthCheck
 from dunes.orchestration.store import chunk_id, to_result
 from tests.conftest import port_open
@@ -267,6 +272,29 @@ def test_the_hard_time_limit_fails_the_job_and_the_worker_comes_back(
         assert proc.pid in workers.registered_pids()
     banner = f"dunes-cpu-{proc.pid}@"  # Celery's start-up banner: twice, one process
     assert (workers.logs / "worker-0.log").read_text().count(banner) == 2
+
+
+def test_a_long_simulation_is_not_taken_for_a_dead_worker(
+    celery_settings: Settings, workers: Workers
+) -> None:
+    """Aer holds the GIL for a whole simulation, so the worker cannot beat meanwhile; the other
+    worker must not requeue its job (it once ran the same job three times)."""
+    for _ in range(2):
+        workers.start("cpu")
+    with Orchestrator(celery_settings) as orch:
+        started = time.monotonic()
+        job_id = orch.submit(JobRequest(circuit=slow_circuit(21, 300)))
+        result = orch.result(job_id, timeout=WAIT)
+        assert result.status == "succeeded", result.error
+        assert time.monotonic() - started > 2 * HEARTBEAT_TTL_S  # long enough to be taken
+        starts = [e.message for e in orch.events(job_id) if e.step == "start"]
+        assert len(starts) == 1, starts
+
+
+def test_a_dead_worker_on_this_host_is_known_at_once() -> None:
+    assert _gone_from_this_host(f"{socket.gethostname()}:{2**22 + 12345}:abcd1234")
+    assert not _gone_from_this_host(f"{socket.gethostname()}:{os.getpid()}:abcd1234")
+    assert not _gone_from_this_host(f"elsewhere.example:{2**22 + 12345}:abcd1234")
 
 
 def test_a_worker_stopped_cleanly_leaves_the_set_of_workers_and_logs_no_library_noise(

@@ -195,7 +195,7 @@ def heartbeats(client: Any) -> list[dict[str, Any]]:
     live = []
     for instance, info in client.hgetall(KEY_WORKERS).items():
         data = json.loads(info)
-        if now - float(data.get("at", 0)) <= HEARTBEAT_TTL_S:
+        if now - float(data.get("at", 0)) <= float(data.get("ttl", HEARTBEAT_TTL_S)):
             live.append({"instance": instance.decode(), **data})
     return sorted(live, key=lambda d: d["instance"])
 

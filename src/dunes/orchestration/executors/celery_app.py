@@ -201,12 +201,21 @@ class WorkerState:
 
 
 class Beacon:
-    """Heartbeat, in-flight job ids, and the reaper of dead workers' jobs, over Redis."""
+    """Heartbeat, in-flight job ids, and the reaper of dead workers' jobs, over Redis.
+
+    A worker in a job may not beat for long: Qiskit Aer holds the GIL for the whole of one
+    simulation call, and this thread cannot run until it returns. So a job's start sets the
+    heartbeat to last until the job's hard time limit (the watchdog ends the worker then), and
+    a reaper on the same host does not wait for it: a worker whose process is gone is dead now.
+    """
 
     def __init__(self, state: WorkerState, url: str) -> None:
         import redis
 
         self.state = state
+        #: How long a worker in a job counts as alive without a beat.
+        self.job_ttl = state.settings.executor.task_time_limit_s + HEARTBEAT_TTL_S
+        self.busy = False
         self.client = redis.Redis.from_url(
             url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
         )
@@ -233,10 +242,12 @@ class Beacon:
             except Exception:
                 log.exception("beacon failed; retrying")
 
-    def beat(self) -> None:
+    def info(self) -> str:
+        """What the set of workers shows about this one; ``ttl``: how long it stays alive."""
         state = self.state
-        info = json.dumps(
+        return json.dumps(
             {
+                "ttl": self.ttl,
                 "queue": state.queue,
                 "device": state.runtime.label,
                 "host": socket.gethostname(),
@@ -247,10 +258,17 @@ class Beacon:
                 "jobs_run": state.runtime.jobs_run,
             }
         )
+
+    @property
+    def ttl(self) -> int:
+        return self.job_ttl if self.busy else HEARTBEAT_TTL_S
+
+    def beat(self) -> None:
+        state = self.state
         pipe = self.client.pipeline()
-        pipe.set(key_alive(state.instance), "1", ex=HEARTBEAT_TTL_S)
+        pipe.set(key_alive(state.instance), "1", ex=self.ttl)
         pipe.sadd(KEY_INSTANCES, state.instance)
-        pipe.hset(KEY_WORKERS, state.instance, info)
+        pipe.hset(KEY_WORKERS, state.instance, self.info())
         pipe.execute()
 
     def reap(self) -> None:
@@ -261,7 +279,9 @@ class Beacon:
         """
         for raw in self.client.smembers(KEY_INSTANCES):
             instance = raw.decode() if isinstance(raw, bytes) else str(raw)
-            if instance == self.state.instance or self.client.exists(key_alive(instance)):
+            if instance == self.state.instance:
+                continue
+            if self.client.exists(key_alive(instance)) and not _gone_from_this_host(instance):
                 continue
             lock = f"{REDIS_KEY_PREFIX}reaping:{instance}"
             if not self.client.set(lock, self.state.instance, nx=True, ex=REAP_LOCK_S):
@@ -298,13 +318,18 @@ class Beacon:
             pipe.execute()
 
     def track(self, job_id: str, attempt: int, queue: str) -> None:
-        """Mark the job in flight on this worker. The mark is sent now, its reply read when the
-        job leaves (``untrack``): the job does not wait a round trip for it to start."""
+        """Mark the job in flight on this worker, and this worker alive until the job's hard
+        limit. Sent now, the replies read when the job leaves (``untrack``): the job does not
+        wait a round trip for it to start."""
         value = json.dumps({"attempt": attempt, "queue": queue})
+        instance = self.state.instance
+        self.busy = True
         pool = self.client.connection_pool
         conn = pool.get_connection()
         try:
-            conn.send_command("HSET", key_inflight(self.state.instance), job_id, value)
+            conn.send_command("HSET", key_inflight(instance), job_id, value)
+            conn.send_command("SET", key_alive(instance), "1", "EX", str(self.ttl))
+            conn.send_command("HSET", KEY_WORKERS, instance, self.info())
         except BaseException:
             conn.disconnect()
             pool.release(conn)
@@ -317,7 +342,8 @@ class Beacon:
         if conn is None:
             return
         try:
-            conn.read_response()
+            for _ in range(3):  # the replies to track's three commands
+                conn.read_response()
         except broker_errors():
             conn.disconnect()  # the pool connects it again when it is next used
         finally:
@@ -327,16 +353,33 @@ class Beacon:
         """The job left this worker; with ``done`` wake whoever waits for it, handing over the
         ``result`` it stored when it succeeded (one round trip)."""
         self._settle()
+        self.busy = False
         pipe = self.client.pipeline(transaction=False)
         if done:
             _push_done(pipe, job_id, result)
         pipe.hdel(key_inflight(self.state.instance), job_id)
+        pipe.set(key_alive(self.state.instance), "1", ex=self.ttl)
         pipe.execute()
 
     def done(self, job_id: str) -> None:
         pipe = self.client.pipeline(transaction=False)
         _push_done(pipe, job_id)
         pipe.execute()
+
+
+def _gone_from_this_host(instance: str) -> bool:
+    """True when ``instance`` (``host:pid:tag``) ran on this host and its process is gone."""
+    host, _, rest = instance.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # a process of another user has that pid now
+        return False
+    return False
 
 
 def _push_done(pipe: Any, job_id: str, result: dict[str, Any] | None = None) -> None:
