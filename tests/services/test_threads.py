@@ -13,7 +13,6 @@ from dunes.services import graph as graph_service
 from dunes.services import jobs as job_service
 from dunes.services.threads import (
     COMPUTE_THREADS,
-    SWITCH_INTERVAL_S,
     Progress,
     compute_pool,
     in_thread,
@@ -100,10 +99,3 @@ def test_what_followers_poll_runs_on_the_io_threads() -> None:
     ]
     assert all(getattr(verb, "io_bound", False) for verb in polled)
     assert not getattr(graph_service.search_graph, "io_bound", False)  # it runs a model
-
-
-def test_a_process_with_compute_threads_hands_the_gil_over_often() -> None:
-    import sys
-
-    compute_pool()
-    assert sys.getswitchinterval() <= SWITCH_INTERVAL_S

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-import sys
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,10 +24,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 COMPUTE_THREADS = max(4, os.cpu_count() or 1)
 #: Threads for I/O-bound calls: they mostly wait (on the store, the broker, a job), so many.
 IO_THREADS = 32
-#: How often a busy Python thread hands over the GIL in a process with compute threads (the
-#: default is 5 ms): an I/O thread gives the GIL up for every SQLite call and otherwise waits up
-#: to that long behind each busy thread to get it back (bench/responsiveness.py).
-SWITCH_INTERVAL_S = 0.001
 
 _pool: ThreadPoolExecutor | None = None
 _io_pool: ThreadPoolExecutor | None = None
@@ -50,7 +45,6 @@ def compute_pool() -> ThreadPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
             _pool = ThreadPoolExecutor(
                 max_workers=COMPUTE_THREADS, thread_name_prefix="dunes-compute"
             )
