@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,14 +29,10 @@ from pathlib import Path
 
 import httpx
 
+from servers import free_port, server_env, wait_healthy
+
 CIRCUIT = "h(0); cx(0,1); cx(1,2)"
 BODY = {"circuit": CIRCUIT, "shots": 0}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -50,32 +45,16 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "serve.log").open("wb")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DUNES_")}
-    env.update(
-        DUNES_DATA_DIR=str(data_dir),
-        DUNES_CONFIG=str(data_dir / "absent.toml"),
-        DUNES_API__RATE_LIMIT_PER_MINUTE="1000000000",
-    )
     dunes = Path(sys.executable).with_name("dunes")
     process = subprocess.Popen(
         [str(dunes), "serve", "--port", str(port), "--no-access-log", "--log-level", "warning"],
-        env=env,
+        env=server_env(data_dir),
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"dunes serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit("dunes serve did not become healthy within 120 s")
+    wait_healthy(process, base, "dunes serve")
+    return process, base
 
 
 async def http_cell(base: str, clients: int, total: int) -> tuple[list[float], float]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from pathlib import Path
 import httpx
 
 from dunes.services.threads import COMPUTE_THREADS
+from servers import free_port, server_env, wait_healthy
 
 #: The server of one layout: the app as ``dunes serve`` builds it, the threads as asked.
 SERVER = """
@@ -60,39 +60,17 @@ def slow_circuit(num_qubits: int, layers: int) -> str:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_server(layout: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DUNES_")}
-    env.update(
-        DUNES_DATA_DIR=str(data_dir),
-        DUNES_CONFIG=str(data_dir / "absent.toml"),
-        DUNES_API__RATE_LIMIT_PER_MINUTE="1000000000",
-        DUNES_RUNTIME__ENABLED="false",
-    )
+    env = {**server_env(data_dir), "DUNES_RUNTIME__ENABLED": "false"}
     log = (data_dir / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-c", SERVER, layout, str(port)], env=env, stdout=log, stderr=log
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the {layout!r} server exited; see {data_dir / 'server.log'}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the server did not become healthy within 120 s")
+    wait_healthy(process, base, f"the {layout!r} server (log: {data_dir / 'server.log'})")
+    return process, base
 
 
 LOADS = ("waits", "simulate")
