@@ -228,16 +228,17 @@ def test_workers_reconnect_after_redis_restarts(
         server.wait(10)
 
 
+def with_time_limits(settings: Settings, *, soft_s: int, hard_s: int) -> Settings:
+    executor = settings.executor.model_copy(
+        update={"task_soft_time_limit_s": soft_s, "task_time_limit_s": hard_s}
+    )
+    return settings.model_copy(update={"executor": executor})
+
+
 def test_soft_time_limit_fails_the_job_and_the_worker_goes_on(
     celery_settings: Settings, tmp_path: Path, workers_for: Callable[[Settings, Path], Workers]
 ) -> None:
-    limited = celery_settings.model_copy(
-        update={
-            "executor": celery_settings.executor.model_copy(
-                update={"task_soft_time_limit_s": 1, "task_time_limit_s": 120}
-            )
-        }
-    )
+    limited = with_time_limits(celery_settings, soft_s=1, hard_s=120)
     workers = workers_for(limited, tmp_path / "logs")
     proc = workers.start("cpu")
     with Orchestrator(limited) as orch:
@@ -252,13 +253,7 @@ def test_soft_time_limit_fails_the_job_and_the_worker_goes_on(
 def test_the_hard_time_limit_fails_the_job_and_the_worker_comes_back(
     celery_settings: Settings, tmp_path: Path, workers_for: Callable[[Settings, Path], Workers]
 ) -> None:
-    limited = celery_settings.model_copy(
-        update={
-            "executor": celery_settings.executor.model_copy(
-                update={"task_soft_time_limit_s": 1, "task_time_limit_s": 3}
-            )
-        }
-    )
+    limited = with_time_limits(celery_settings, soft_s=1, hard_s=3)
     workers = workers_for(limited, tmp_path / "logs")
     proc = workers.start("cpu")
     with Orchestrator(limited) as orch:
