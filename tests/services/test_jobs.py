@@ -48,6 +48,8 @@ def test_a_failed_job_names_the_step_it_failed_at_not_its_end(held: Services) ->
         job_service.require_success(result, step=step)
     events = job_service.job_events(services=held, job_id=job_id)
     assert events[-1].step == "failed" and step == events[-2].step  # the end is not a step
+    with pytest.raises(JobFailedError, match=f"failed at step '{step}'"):
+        job_service.unless_failed(services=held, result=result)
 
 
 def test_past_the_time_limit_the_error_says_where_the_job_stands(held: Services) -> None:

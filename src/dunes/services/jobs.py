@@ -98,6 +98,16 @@ def work_step(events: Sequence[JobEvent]) -> str | None:
 
 
 @io_bound
+def unless_failed(*, services: Services, result: JobResult) -> JobResult:
+    """``result`` unless its job failed or was cancelled; then the error that says so, with the
+    step it ended at (from its events) and why (``require_success``)."""
+    if result.status not in ("failed", "cancelled"):
+        return result
+    events = job_events(services=services, job_id=result.job_id)
+    return require_success(result, step=work_step(events))
+
+
+@io_bound
 def job_counts(*, services: Services) -> dict[str, int]:
     """Jobs by state, every state present (zero where none)."""
     counts: dict[str, int] = dict.fromkeys(JOB_STATUSES, 0)

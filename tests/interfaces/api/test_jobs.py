@@ -294,3 +294,14 @@ async def test_seed_endpoint_answers_202_when_the_wait_runs_out(
             ),
             400,
         )
+
+
+async def test_seed_endpoint_says_at_which_step_a_task_failed(
+    jobs_client: httpx.AsyncClient,
+) -> None:
+    response = await jobs_client.post(
+        "/orchestrate-quantum-simulation", json={"task": "bake a lemon cake for twelve"}
+    )
+    body = assert_problem(response, 422)
+    assert body["type"].endswith(":job-failed") and body["job_id"]
+    assert "failed at step '" in body["detail"] and "at step 'failed'" not in body["detail"]

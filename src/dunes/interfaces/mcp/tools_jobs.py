@@ -84,11 +84,7 @@ async def submit_and_follow(
     if not wait:
         return await run_tool(result_of, services, job.job_id)
     out = await follow_job(services, job.job_id, ctx, timeout=timeout, cancel_job_on_cancel=True)
-    if out.status in ("failed", "cancelled"):
-        events = await run_tool(job_service.job_events, services=services, job_id=job.job_id)
-        step = job_service.work_step(events)
-        return await run_tool(job_service.require_success, out, step=step)
-    return out
+    return await run_tool(job_service.unless_failed, services=services, result=out)
 
 
 def register(server: MCPServer, services: Services) -> None:

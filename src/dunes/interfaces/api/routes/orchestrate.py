@@ -44,9 +44,5 @@ async def orchestrate_quantum_simulation(
     if result is None:
         return accepted(job, response)
     gateway.metrics.observe_job(job)
-    if result.status != "succeeded":
-        events = await gateway.run(
-            job_service.job_events, services=gateway.services, job_id=job.job_id
-        )
-        job_service.require_success(result, step=job_service.work_step(events))
-    return SeedResult.of(result)
+    ended = await gateway.run(job_service.unless_failed, services=gateway.services, result=result)
+    return SeedResult.of(ended)
