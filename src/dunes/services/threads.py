@@ -37,7 +37,7 @@ def io_bound(fn: F) -> F:
 
 
 def compute_pool() -> ThreadPoolExecutor:
-    """The threads for simulations, model inference and store calls of a server process.
+    """The threads for the compute of a server process: simulations, sweeps, models, drawings.
 
     They live as long as the process: with torch loaded, Qiskit crashes (SIGSEGV) in a new thread
     once another thread that ran it has exited, which is what recycling thread pools do.
